@@ -1,0 +1,266 @@
+"""The `molehunt` command line: the only place that prints or exits."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from molehunt import __version__
+from molehunt.errors import MolehuntError
+from molehunt.ingest import IngestReport, ingest_cert, ingest_events
+from molehunt.store import Store
+from molehunt.store.status import workspace_status
+
+DEFAULT_WORKSPACE = ".molehunt"
+
+
+class Context:
+    """Options shared by every command, resolved once here and passed down."""
+
+    def __init__(self, workspace: Path, quiet: bool, debug: bool) -> None:
+        self.workspace = workspace
+        self.quiet = quiet
+        self.debug = debug
+        self.console = Console(highlight=False)
+        if not self.console.is_terminal:  # files and pipes get whole lines, not wrapped ones
+            self.console = Console(highlight=False, width=200)
+
+    @property
+    def interactive(self) -> bool:
+        """Show progress bars only on a terminal and when not --quiet."""
+        return not self.quiet and self.console.is_terminal
+
+    def open_store(self, *, create: bool = True) -> Store:
+        """Open the workspace."""
+        return Store.open(self.workspace, create=create)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+class MolehuntGroup(click.Group):
+    """A group that turns MolehuntError into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MolehuntError as error:
+            if ctx.find_object(Context) is not None and ctx.find_object(Context).debug:  # type: ignore[union-attr]
+                raise
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=MolehuntGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--workspace",
+    "-w",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="MOLEHUNT_WORKSPACE",
+    default=DEFAULT_WORKSPACE,
+    show_default=True,
+    help="Workspace folder (env MOLEHUNT_WORKSPACE).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(__version__, prog_name="molehunt")
+@click.pass_context
+def main(ctx: click.Context, workspace: Path, quiet: bool, debug: bool) -> None:
+    """molehunt: catch the insider while the copying happens."""
+    ctx.obj = Context(workspace, quiet, debug)
+
+
+# -- ingest ------------------------------------------------------------------------------------
+
+
+@main.group()
+def ingest() -> None:
+    """Load activity logs and context into the workspace."""
+
+
+@contextmanager
+def _progress(obj: Context, paths: list[Path]) -> Iterator[Callable[[Path, int, int], None] | None]:
+    if not obj.interactive:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TextColumn("{task.fields[rows]:>12,} rows  {task.fields[rate]:>9,.0f} rows/s"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=obj.console, transient=True) as bar:
+        tasks: dict[Path, tuple[Any, float]] = {}
+
+        def update(path: Path, done: int, rows: int) -> None:
+            if path not in tasks:
+                size = path.stat().st_size if not path.name.endswith(".gz") else None
+                task = bar.add_task(path.name, total=size, rows=0, rate=0.0)
+                tasks[path] = (task, time.monotonic())
+            task, started = tasks[path]
+            rate = rows / max(time.monotonic() - started, 1e-6)
+            bar.update(task, completed=done, rows=rows, rate=rate)
+
+        yield update
+
+
+def _print_ingest(obj: Context, report: IngestReport, as_json: bool) -> None:
+    rows: list[dict[str, Any]] = [
+        {
+            "path": str(f.path),
+            "channel": f.channel,
+            "layout": f.layout,
+            "status": f.status,
+            "read": f.read,
+            "stored": f.stored,
+            "rejected": f.rejected,
+        }
+        for f in report.files
+    ]
+    skipped = [{"path": str(p), "reason": reason} for p, reason in report.skipped]
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "files": rows,
+                    "skipped": skipped,
+                    "totals": {
+                        "read": report.read,
+                        "stored": report.stored,
+                        "rejected": report.rejected,
+                    },
+                },
+                indent=2,
+            )
+        )
+        return
+    table = Table(title=None, box=None, pad_edge=False)
+    for name, justify in (
+        ("file", "left"),
+        ("channel", "left"),
+        ("layout", "left"),
+        ("status", "left"),
+        ("read", "right"),
+        ("stored", "right"),
+        ("rejected", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(
+            _short(Path(row["path"])),
+            row["channel"],
+            row["layout"],
+            row["status"],
+            f"{row['read']:,}",
+            f"{row['stored']:,}",
+            f"{row['rejected']:,}",
+        )
+    table.add_row(
+        "total",
+        "",
+        "",
+        "",
+        f"{report.read:,}",
+        f"{report.stored:,}",
+        f"{report.rejected:,}",
+        style="bold",
+    )
+    obj.console.print(table)
+    for item in skipped:
+        obj.console.print(f"skipped {item['path']}: {item['reason']}")
+    if report.rejected:
+        obj.console.print(
+            "rejected rows are in the workspace's rejects table "
+            "(`molehunt status` groups them by reason)"
+        )
+
+
+def _short(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+
+
+@ingest.command("cert")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the per-file counts as JSON.")
+@pass_context
+def ingest_cert_command(obj: Context, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Ingest CERT Insider Threat release folders or files (r4.2, r5.2, r6.2; plain or gzip)."""
+    with obj.open_store() as store:
+        total = IngestReport()
+        for path in paths:
+            with _progress(obj, [path]) as progress:
+                report = ingest_cert(store, path, progress)
+            total.files.extend(report.files)
+            total.skipped.extend(report.skipped)
+    _print_ingest(obj, total, as_json)
+
+
+@ingest.command("events")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the per-file counts as JSON.")
+@pass_context
+def ingest_events_command(obj: Context, files: tuple[Path, ...], as_json: bool) -> None:
+    """Ingest JSON Lines event files (plain or gzip) in molehunt's event schema."""
+    with obj.open_store() as store, _progress(obj, list(files)) as progress:
+        report = ingest_events(store, list(files), progress)
+    _print_ingest(obj, report, as_json)
+
+
+# -- status ------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_context
+def status(obj: Context, as_json: bool) -> None:
+    """Show what the workspace holds: sources, events per channel, dates, users, rejects."""
+    with Store.open(obj.workspace, create=False) as store:
+        summary = workspace_status(store)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+        return
+    console = obj.console
+    console.print(f"workspace {summary['workspace']}")
+    console.print(
+        f"{summary['events']:,} events from {summary['users']:,} users, "
+        f"{summary['first'] or '-'} .. {summary['last'] or '-'}"
+    )
+    table = Table(box=None, pad_edge=False)
+    for name in ("channel", "events", "users", "first", "last"):
+        table.add_column(name, justify="right" if name in ("events", "users") else "left")
+    for row in summary["channels"]:
+        table.add_row(
+            row["channel"], f"{row['events']:,}", f"{row['users']:,}", row["first"], row["last"]
+        )
+    console.print(table)
+    people = summary["people"]
+    console.print(
+        f"people: {people['users']:,} users in {people['snapshots']} LDAP snapshots "
+        f"({people['first_month'] or '-'} .. {people['last_month'] or '-'}); "
+        f"psychometrics {summary['psychometrics']:,}; decoys {summary['decoys']:,}"
+    )
+    console.print(f"sources: {len(summary['sources'])}; rejects: {summary['rejects']['total']:,}")
+    for row in summary["rejects"]["by_reason"]:
+        console.print(f"  {row['rows']:>10,}  {row['reason']}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

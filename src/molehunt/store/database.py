@@ -1,0 +1,317 @@
+"""The workspace store: the one component that owns the DuckDB connection."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from molehunt.errors import WorkspaceError
+from molehunt.events import EVENT_COLUMNS
+
+DATABASE_FILE = "molehunt.duckdb"
+EVENTS_DIR = "events"
+SCHEMA_VERSION = 1
+
+
+def _migrations() -> list[tuple[int, str]]:
+    """Return (version, sql) for every shipped schema migration, in order."""
+    folder = resources.files("molehunt.store") / "schema"
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class Transaction:
+    """The handle for writes inside `Store.transaction()`; every statement runs to completion.
+
+    Args:
+        connection: The connection the transaction is open on.
+    """
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run one statement and return its rows (empty for statements without a result)."""
+        cursor = self._connection.execute(sql, parameters or [])
+        return cursor.fetchall() if cursor.description else []
+
+
+class Store:
+    """A workspace: one DuckDB database plus immutable Parquet event batches.
+
+    Only this class imports duckdb. Writers go through `transaction()`; readers use
+    `query()` or, from another thread, `cursor()`.
+
+    Args:
+        root: Workspace folder.
+        connection: The open DuckDB connection (use `Store.open`).
+    """
+
+    def __init__(self, root: Path, connection: duckdb.DuckDBPyConnection) -> None:
+        self.root = root
+        self._connection = connection
+        self._lock = threading.RLock()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, root: Path | str, *, create: bool = True, read_only: bool = False) -> Store:
+        """Open (and if needed create or migrate) the workspace at `root`.
+
+        Args:
+            root: Workspace folder.
+            create: Create the workspace when it does not exist.
+            read_only: Open without write access (no migration, no clean-up).
+
+        Returns:
+            The open store.
+
+        Raises:
+            WorkspaceError: The folder is missing (and `create` is false), locked by another
+                process, not a molehunt workspace, or of a newer schema version.
+        """
+        root = Path(root).expanduser().absolute()
+        database = root / DATABASE_FILE
+        if not database.exists():
+            if not create or read_only:
+                raise WorkspaceError(
+                    f"no molehunt workspace at {root} (expected {DATABASE_FILE}; "
+                    "run `molehunt ingest` first or pass --workspace)"
+                )
+            if root.exists() and not root.is_dir():
+                raise WorkspaceError(f"workspace path {root} is a file; expected a folder")
+            root.mkdir(parents=True, exist_ok=True)
+        (root / EVENTS_DIR).mkdir(exist_ok=True)
+        try:
+            connection = duckdb.connect(str(database), read_only=read_only)
+        except duckdb.Error as error:
+            first = str(error).splitlines()[0]
+            raise WorkspaceError(f"cannot open workspace database {database}: {first}") from error
+        store = cls(root, connection)
+        try:
+            store._configure()
+            if not read_only:
+                store._migrate()
+                store._remove_orphan_batches()
+            store._check_version()
+            store._create_events_view()
+        except BaseException:
+            connection.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        """Checkpoint and close the connection."""
+        with self._lock:
+            self._connection.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _configure(self) -> None:
+        self._connection.execute("SET preserve_insertion_order = true")
+        self._connection.execute("SET TimeZone = 'UTC'")
+        self._connection.execute(f"SET temp_directory = '{self.root / '.tmp'}'")
+
+    def _schema_version(self) -> int | None:
+        tables = {row[0] for row in self._connection.execute("SHOW TABLES").fetchall()}
+        if "meta" not in tables:
+            return 0 if not tables else None
+        row = self._connection.execute(
+            "SELECT value FROM meta WHERE key = 'schema_version'"
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def _migrate(self) -> None:
+        version = self._schema_version()
+        if version is None:
+            raise WorkspaceError(
+                f"{self.root / DATABASE_FILE} is not a molehunt workspace (no schema version)"
+            )
+        if version > SCHEMA_VERSION:
+            return  # refused by _check_version with a clear message
+        pending = [(number, sql) for number, sql in _migrations() if number > version]
+        if not pending:
+            return
+        with self.transaction() as connection:
+            if version == 0:
+                connection.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+                connection.execute("INSERT INTO meta VALUES ('schema_version', '0')")
+            for number, sql in pending:
+                connection.execute(sql)
+                connection.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(number)]
+                )
+
+    def _check_version(self) -> None:
+        version = self._schema_version()
+        if version is None or version == 0:
+            raise WorkspaceError(f"{self.root / DATABASE_FILE} is not a molehunt workspace")
+        if version > SCHEMA_VERSION:
+            raise WorkspaceError(
+                f"workspace {self.root} has schema version {version}, newer than this molehunt "
+                f"understands ({SCHEMA_VERSION}); upgrade molehunt to open it"
+            )
+
+    def _remove_orphan_batches(self) -> None:
+        """Delete Parquet files that no committed batch refers to (left by a killed ingest)."""
+        known = {row[0] for row in self.query("SELECT file_name FROM batches")}
+        for path in (self.root / EVENTS_DIR).iterdir():
+            relative = f"{EVENTS_DIR}/{path.name}"
+            if relative not in known:
+                path.unlink()
+
+    def _create_events_view(self) -> None:
+        self._define_events(self._connection)
+
+    def _define_events(self, connection: duckdb.DuckDBPyConnection) -> None:
+        rows = connection.execute("SELECT file_name FROM batches ORDER BY batch_id").fetchall()
+        files = [str(self.root / name) for (name,) in rows]
+        if files:
+            listing = ", ".join(_sql_string(f) for f in files)
+            columns = ", ".join(f'"{c.name}"::{c.sql_type} AS "{c.name}"' for c in EVENT_COLUMNS)
+            body = f"SELECT {columns} FROM read_parquet([{listing}])"
+        else:
+            columns = ", ".join(f'NULL::{c.sql_type} AS "{c.name}"' for c in EVENT_COLUMNS)
+            body = f"SELECT {columns} WHERE false"
+        connection.execute(f"CREATE OR REPLACE TEMP VIEW events AS {body}")
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def query(self, sql: str, parameters: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a read query and return all rows.
+
+        Args:
+            sql: The query.
+            parameters: Positional `?` parameters.
+
+        Returns:
+            The rows as tuples.
+        """
+        with self._lock:
+            cursor = self._connection.execute(sql, parameters or [])
+            return cursor.fetchall() if cursor.description else []
+
+    def query_dicts(
+        self, sql: str, parameters: Sequence[Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Run a read query and return rows as dicts keyed by column name.
+
+        Args:
+            sql: The query.
+            parameters: Positional `?` parameters.
+
+        Returns:
+            One dict per row.
+        """
+        with self._lock:
+            cursor = self._connection.execute(sql, parameters or [])
+            names = [d[0] for d in cursor.description or []]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """Return a cursor for reads from another thread (DuckDB needs one per thread)."""
+        with self._lock:
+            cursor = self._connection.cursor()
+            self._define_events(cursor)
+        return cursor
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Run writes atomically: commit on success, roll back on any error.
+
+        Yields:
+            The handle for `execute` calls inside the transaction.
+        """
+        with self._lock:
+            self._connection.execute("BEGIN TRANSACTION")
+            try:
+                yield Transaction(self._connection)
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+            self._connection.execute("COMMIT")
+
+    def register(self, name: str, table: object) -> None:
+        """Expose an in-memory Arrow table to SQL under `name` (until `unregister`)."""
+        with self._lock:
+            self._connection.register(name, table)
+
+    def unregister(self, name: str) -> None:
+        """Remove a name registered with `register`."""
+        with self._lock:
+            self._connection.unregister(name)
+
+    def write_batch(
+        self,
+        select_sql: str,
+        source_id: int,
+        first_line: int,
+        last_line: int,
+        connection: Transaction,
+    ) -> int:
+        """Write the rows of `select_sql` as a new immutable Parquet event batch.
+
+        The file is written under a temporary name and renamed; the `batches` row that makes
+        it visible is inserted on `connection`, inside the caller's transaction, so a batch is
+        either wholly committed or removed as an orphan at the next open.
+
+        Args:
+            select_sql: A query returning exactly the event columns, in order.
+            source_id: The source the rows came from.
+            first_line: First physical line the batch covers.
+            last_line: Last physical line the batch covers.
+            connection: The connection of the open transaction.
+
+        Returns:
+            The number of rows written (0 writes no file).
+        """
+        stage = f"{EVENTS_DIR}/.stage-{uuid.uuid4().hex}.parquet"
+        connection.execute(
+            f"COPY ({select_sql}) TO {_sql_string(str(self.root / stage))} "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
+        count = connection.execute(
+            f"SELECT count(*) FROM read_parquet({_sql_string(str(self.root / stage))})"
+        )
+        rows = int(count[0][0])
+        if rows == 0:
+            (self.root / stage).unlink()
+            return 0
+        batch_id = int(
+            connection.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches")[0][0]
+        )
+        final = f"{EVENTS_DIR}/batch-{batch_id:08d}-{uuid.uuid4().hex[:8]}.parquet"
+        os.replace(self.root / stage, self.root / final)
+        connection.execute(
+            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+            [batch_id, source_id, final, first_line, last_line, rows],
+        )
+        return rows
+
+    def refresh_events(self) -> None:
+        """Re-create the `events` view after batches were committed."""
+        with self._lock:
+            self._create_events_view()
+
+
+def _sql_string(text: str) -> str:
+    """Quote text as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"

@@ -1,0 +1,58 @@
+"""What a workspace holds (`molehunt status`), as plain data for the CLI and the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from molehunt.store import Store
+
+
+def workspace_status(store: Store) -> dict[str, Any]:
+    """Summarise the workspace: sources, rows per channel, date range, users, rejects.
+
+    Args:
+        store: The workspace.
+
+    Returns:
+        A JSON-ready dict.
+    """
+    sources = store.query_dicts(
+        "SELECT source_id, path, kind, channel, part, layout, rows_read, rows_stored, "
+        "rows_rejected, strftime(last_ingested, '%Y-%m-%dT%H:%M:%SZ') AS last_ingested "
+        "FROM sources ORDER BY source_id"
+    )
+    channels = store.query_dicts(
+        "SELECT channel, count(*) AS events, strftime(min(time), '%Y-%m-%dT%H:%M:%S') AS first, "
+        "strftime(max(time), '%Y-%m-%dT%H:%M:%S') AS last, count(DISTINCT \"user\") AS users "
+        "FROM events GROUP BY channel ORDER BY channel"
+    )
+    totals = store.query(
+        "SELECT count(*), count(DISTINCT \"user\"), strftime(min(time), '%Y-%m-%dT%H:%M:%S'), "
+        "strftime(max(time), '%Y-%m-%dT%H:%M:%S') FROM events"
+    )[0]
+    # Group reasons by their wording, with quoted values and numbers taken out.
+    rejects = store.query_dicts(
+        "SELECT regexp_replace(reason, '''[^'']*''', '''…''', 'g') AS reason, "
+        "count(*) AS rows FROM rejects GROUP BY 1 ORDER BY 2 DESC, 1"
+    )
+    people = store.query(
+        "SELECT count(DISTINCT user_id), count(DISTINCT month), min(month), max(month) FROM people"
+    )[0]
+    return {
+        "workspace": str(store.root),
+        "events": totals[0],
+        "users": totals[1],
+        "first": totals[2],
+        "last": totals[3],
+        "channels": channels,
+        "people": {
+            "users": people[0],
+            "snapshots": people[1],
+            "first_month": people[2],
+            "last_month": people[3],
+        },
+        "psychometrics": store.query("SELECT count(*) FROM psychometrics")[0][0],
+        "decoys": store.query("SELECT count(*) FROM decoys")[0][0],
+        "rejects": {"total": sum(r["rows"] for r in rejects), "by_reason": rejects},
+        "sources": sources,
+    }

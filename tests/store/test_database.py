@@ -1,0 +1,50 @@
+"""The workspace: created on first use, migrated or refused by schema version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from molehunt.errors import WorkspaceError
+from molehunt.store import SCHEMA_VERSION, Store
+
+
+def test_open_creates_workspace_with_current_schema(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "ws") as store:
+        assert store.query("SELECT value FROM meta") == [(str(SCHEMA_VERSION),)]
+        assert store.query("SELECT count(*) FROM events") == [(0,)]
+    assert (tmp_path / "ws" / "molehunt.duckdb").is_file()
+
+
+def test_newer_schema_version_is_refused(tmp_path: Path) -> None:
+    Store.open(tmp_path / "ws").close()
+    connection = duckdb.connect(str(tmp_path / "ws" / "molehunt.duckdb"))
+    connection.execute("UPDATE meta SET value = '999'")
+    connection.close()
+    with pytest.raises(WorkspaceError, match="schema version 999, newer than this molehunt"):
+        Store.open(tmp_path / "ws")
+
+
+def test_foreign_database_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "ws").mkdir()
+    connection = duckdb.connect(str(tmp_path / "ws" / "molehunt.duckdb"))
+    connection.execute("CREATE TABLE something (x INTEGER)")
+    connection.close()
+    with pytest.raises(WorkspaceError, match="is not a molehunt workspace"):
+        Store.open(tmp_path / "ws")
+
+
+def test_missing_workspace_not_created_when_asked(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="no molehunt workspace at"):
+        Store.open(tmp_path / "nothing", create=False)
+    assert not (tmp_path / "nothing").exists()
+
+
+def test_orphan_batch_file_removed_on_open(tmp_path: Path) -> None:
+    Store.open(tmp_path / "ws").close()
+    orphan = tmp_path / "ws" / "events" / "batch-00000001-deadbeef.parquet"
+    orphan.write_bytes(b"partial")
+    Store.open(tmp_path / "ws").close()
+    assert not orphan.exists()
