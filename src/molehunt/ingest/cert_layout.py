@@ -16,6 +16,11 @@ from molehunt.errors import LayoutError
 from molehunt.events import EVENT_COLUMN_NAMES, EVENT_COLUMNS
 
 DATE_FORMATS = "['%m/%d/%Y %H:%M:%S', '%Y-%m-%d %H:%M:%S', '%m/%d/%Y %H:%M']"
+# The CERT format first, untrimmed (4x cheaper than a list of formats); the rest only for misses.
+TIME_SQL = (
+    "coalesce(try_strptime(\"date\", '%m/%d/%Y %H:%M:%S'), "
+    f'try_strptime(trim("date"), {DATE_FORMATS}))'
+)
 MONTH_FILE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -240,7 +245,7 @@ def _common_checks(layout: Layout) -> list[tuple[str, str]]:
     return [
         (f"{date} = ''", "'missing date'"),
         (
-            f"try_strptime({date}, {DATE_FORMATS}) IS NULL",
+            f"{TIME_SQL} IS NULL",
             f"'unparsable date ''' || {date} || ''' (expected MM/DD/YYYY HH:MM:SS)'",
         ),
         ("trim(\"user\") = ''", "'missing user'"),
@@ -256,11 +261,12 @@ def _event_select(layout: Layout, source_id: int) -> tuple[dict[str, str], list[
     values = {name: "NULL" for name in EVENT_COLUMN_NAMES}
     values.update(
         event_id=f"coalesce(nullif({_col(layout, 'id')}, ''), {row_id})",
-        time=f'try_strptime(trim("date"), {DATE_FORMATS})',
+        time=TIME_SQL,
         user='trim("user")',
         host="nullif(trim(\"pc\"), '')",
         channel=f"'{channel}'",
-        content=f"nullif({_col(layout, 'content')}, '')",
+        # content is most of the bytes: no trim (a copy of every string), just empty -> NULL
+        content="nullif(\"content\", '')" if layout.has("content") else "NULL",
         source_id=str(source_id),
         source_line='"_line"',
     )

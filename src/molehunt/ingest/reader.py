@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,25 +24,28 @@ class Chunk:
         first_line: 1-based number of the chunk's first line.
         start: Offset of `data` in the (decompressed) stream.
         is_last: True for the final chunk of the file.
+
+    Attributes:
+        line_count: Number of physical lines in `data`.
     """
 
     data: bytes
     first_line: int
     start: int
     is_last: bool
+    line_count: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Physical lines in the chunk (a final line need not end in a newline); counted once.
+        count = self.data.count(b"\n")
+        if self.data and not self.data.endswith(b"\n"):
+            count += 1
+        object.__setattr__(self, "line_count", count)
 
     @property
     def end(self) -> int:
         """Offset just past the chunk."""
         return self.start + len(self.data)
-
-    @property
-    def line_count(self) -> int:
-        """Number of physical lines in the chunk (a final line need not end in a newline)."""
-        count = self.data.count(b"\n")
-        if self.data and not self.data.endswith(b"\n"):
-            count += 1
-        return count
 
 
 def is_gzip(path: Path) -> bool:

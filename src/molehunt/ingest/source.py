@@ -11,17 +11,21 @@ not ingested twice.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import pyarrow as pa
 
 from molehunt.errors import IngestError
-from molehunt.ingest.csv_chunk import LineReject, line_text
+from molehunt.ingest.csv_chunk import LineReject, line_texts
 from molehunt.ingest.reader import Chunk, fingerprint, open_binary, read_chunks
 from molehunt.store import Store
+
+_T = TypeVar("_T")
 
 Progress = Callable[[Path, int, int], None]
 """progress(path, bytes_done, rows_done): called after every committed chunk."""
@@ -175,8 +179,12 @@ def ingest_file(
     start = int(str(source["bytes_done"]))
     next_line = int(str(source["lines_done"])) + 1
     read = stored = rejected = 0
-    for chunk in read_chunks(path, start=start, first_line=next_line):
-        counts = _commit_chunk(store, path, source_id, plan, chunk)
+    prepared = _prefetch(
+        (chunk, *plan.split(chunk))
+        for chunk in read_chunks(path, start=start, first_line=next_line)
+    )
+    for chunk, table, line_rejects in prepared:
+        counts = _commit_chunk(store, path, source_id, plan, chunk, table, line_rejects)
         read += chunk.line_count
         stored += counts[0]
         rejected += counts[1]
@@ -189,34 +197,78 @@ def ingest_file(
     return FileReport(path, plan.channel, plan.label, read, stored, rejected, status)
 
 
+def _prefetch(items: Iterator[_T], depth: int = 1) -> Iterator[_T]:
+    """Produce `items` in a background thread, `depth` ahead of the consumer.
+
+    Reading and splitting the next chunk (file I/O, Arrow's parser) overlaps with DuckDB
+    writing the current one; both release the GIL, so the two cores are both busy.
+    """
+    slots: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                slots.put((True, item))
+            slots.put((False, None))
+        except BaseException as error:  # handed to the consumer, re-raised there
+            slots.put((False, error))
+
+    worker = threading.Thread(target=produce, name="molehunt-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            more, item = slots.get()
+            if not more:
+                if isinstance(item, BaseException):
+                    raise item
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                slots.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
+
+
 def _commit_chunk(
-    store: Store, path: Path, source_id: int, plan: FilePlan, chunk: Chunk
+    store: Store,
+    path: Path,
+    source_id: int,
+    plan: FilePlan,
+    chunk: Chunk,
+    table: pa.Table,
+    line_rejects: list[LineReject],
 ) -> tuple[int, int]:
-    table, line_rejects = plan.split(chunk)
     rows_sql, rejects_sql = plan.queries(source_id, _CHUNK_TABLE)
     store.register(_CHUNK_TABLE, table)
     try:
         with store.transaction() as connection:
-            sql_rejects = connection.execute(rejects_sql)
-            expected = table.num_rows - len(sql_rejects)
             if plan.table == "events":
+                last_line = chunk.first_line + chunk.line_count - 1
                 stored = store.write_batch(
-                    rows_sql,
-                    source_id,
-                    chunk.first_line,
-                    chunk.first_line + chunk.line_count - 1,
-                    connection,
+                    rows_sql, source_id, chunk.first_line, last_line, connection
                 )
             else:
-                connection.execute(f"INSERT INTO {plan.table} BY NAME {rows_sql}")
-                stored = expected
-            if stored != expected:  # pragma: no cover - would be a bug in a plan's SQL
-                raise IngestError(f"{path}: stored {stored} rows, expected {expected}")
+                inserted = connection.execute(f"INSERT INTO {plan.table} BY NAME {rows_sql}")
+                stored = int(inserted[0][0])
+            # Reasons are looked up only when rows were held back (rare): clean chunks skip it.
+            sql_rejects = connection.execute(rejects_sql) if stored < table.num_rows else []
+            if stored + len(sql_rejects) != table.num_rows:  # pragma: no cover - a plan bug
+                raise IngestError(
+                    f"{path}: {stored} stored + {len(sql_rejects)} rejected rows "
+                    f"!= {table.num_rows} split rows"
+                )
+            raws = line_texts(chunk, [int(line) for line, _ in sql_rejects])
             rejects = [
                 *line_rejects,
                 *(
-                    LineReject(int(line), str(reason), line_text(chunk, int(line)))
-                    for line, reason in sql_rejects
+                    LineReject(int(line), str(reason), raw)
+                    for (line, reason), raw in zip(sql_rejects, raws, strict=True)
                 ),
             ]
             _insert_rejects(store, path, source_id, chunk, rejects)

@@ -18,11 +18,10 @@ from molehunt.events import EVENT_COLUMNS
 
 DATABASE_FILE = "molehunt.duckdb"
 EVENTS_DIR = "events"
-SCHEMA_VERSION = 1
 
 
 def _migrations() -> list[tuple[int, str]]:
-    """Return (version, sql) for every shipped schema migration, in order."""
+    """Return (version, sql) for every shipped schema migration (`schema/NNNN_*.sql`), in order."""
     folder = resources.files("molehunt.store") / "schema"
     found = []
     for entry in folder.iterdir():
@@ -30,6 +29,10 @@ def _migrations() -> list[tuple[int, str]]:
         if name.endswith(".sql") and name[:4].isdigit():
             found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
     return sorted(found)
+
+
+# The schema version this code writes: the newest shipped migration.
+SCHEMA_VERSION = _migrations()[-1][0]
 
 
 class Transaction:
@@ -284,14 +287,11 @@ class Store:
             The number of rows written (0 writes no file).
         """
         stage = f"{EVENTS_DIR}/.stage-{uuid.uuid4().hex}.parquet"
-        connection.execute(
+        written = connection.execute(
             f"COPY ({select_sql}) TO {_sql_string(str(self.root / stage))} "
             "(FORMAT parquet, COMPRESSION zstd)"
         )
-        count = connection.execute(
-            f"SELECT count(*) FROM read_parquet({_sql_string(str(self.root / stage))})"
-        )
-        rows = int(count[0][0])
+        rows = int(written[0][0])
         if rows == 0:
             (self.root / stage).unlink()
             return 0
