@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
 import time
@@ -222,6 +223,96 @@ def ingest_events_command(obj: Context, files: tuple[Path, ...], as_json: bool) 
     with obj.open_store() as store, _progress(obj, list(files)) as progress:
         report = ingest_events(store, list(files), progress)
     _print_ingest(obj, report, as_json)
+
+
+# -- simulate ----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("outdir", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--users", type=int, default=200, show_default=True, help="People employed.")
+@click.option("--days", type=int, default=120, show_default=True, help="Days simulated.")
+@click.option(
+    "--start",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default="2010-01-04",
+    show_default=True,
+    help="First day (YYYY-MM-DD).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--scenario",
+    "scenario_texts",
+    multiple=True,
+    metavar="NAME[:COUNT]",
+    help="Plant COUNT insiders of scenario NAME (repeatable).",
+)
+@click.option("--layout", type=click.Choice(["r6.2", "r4.2"]), default="r6.2", show_default=True)
+@click.option("--gzip", "compress", is_flag=True, help="Write .csv.gz files.")
+@click.option("--force", is_flag=True, help="Overwrite a non-empty OUTDIR.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pass_context
+def simulate(
+    obj: Context,
+    outdir: Path,
+    users: int,
+    days: int,
+    start: datetime.datetime,
+    seed: int,
+    scenario_texts: tuple[str, ...],
+    layout: str,
+    compress: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Write a synthetic institute with planted insiders as a CERT-format release."""
+    from molehunt.simulate import SCENARIOS, SimulationConfig, parse_scenario
+    from molehunt.simulate import simulate as run_simulation
+
+    config = SimulationConfig(
+        outdir=outdir,
+        users=users,
+        days=days,
+        start=start.date(),
+        seed=seed,
+        scenarios=tuple(parse_scenario(text) for text in scenario_texts),
+        layout=layout,
+        gzip=compress,
+        force=force,
+    )
+    if obj.interactive:
+        with Progress(
+            TextColumn("simulating"),
+            BarColumn(),
+            TextColumn("day {task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=obj.console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("simulate", total=days)
+            summary = run_simulation(config, lambda done, total: bar.update(task, completed=done))
+    else:
+        summary = run_simulation(config)
+    data = {
+        "outdir": str(summary.outdir),
+        "users": summary.users,
+        "days": summary.days,
+        "events": summary.events,
+        "insiders": [{"scenario": s, "user": u} for s, u in summary.insiders],
+    }
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    total = sum(summary.events.values())
+    counts = ", ".join(f"{name} {count:,}" for name, count in summary.events.items())
+    obj.console.print(
+        f"wrote {total:,} events ({counts}) for {summary.users:,} people over {summary.days} "
+        f"days to {summary.outdir}"
+    )
+    for scenario, user in summary.insiders:
+        obj.console.print(f"  planted {scenario:<28} {user}")
+    if not summary.insiders:
+        obj.console.print(f"  no insiders planted (scenarios: {', '.join(SCENARIOS)})")
 
 
 # -- status ------------------------------------------------------------------------------------

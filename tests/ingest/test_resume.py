@@ -10,6 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from molehunt.ingest import ingest_cert
 from molehunt.store import Store
 
@@ -55,25 +57,35 @@ KILLER = textwrap.dedent(
     reader.DEFAULT_CHUNK_BYTES = 4096
     from molehunt.ingest import ingest_cert
     from molehunt.store import Store
+    from molehunt.store.database import Store as StoreClass
+    mode, when = sys.argv[3], int(sys.argv[4])
     commits = 0
     def progress(path, done, rows):
         global commits
         commits += 1
-        if commits == int(sys.argv[3]):
+        if mode == "after-commit" and commits == when:
             os.kill(os.getpid(), signal.SIGKILL)
+    original = StoreClass.write_batch
+    def write_batch(self, *args, **kwargs):
+        rows = original(self, *args, **kwargs)
+        if mode == "inside-transaction" and commits == when:
+            os.kill(os.getpid(), signal.SIGKILL)  # Parquet renamed, transaction not committed
+        return rows
+    StoreClass.write_batch = write_batch
     ingest_cert(Store.open(sys.argv[1]), sys.argv[2], progress)
     """
 )
 
 
-def test_sigkill_midway_then_rerun_leaves_no_duplicates(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["after-commit", "inside-transaction"])
+def test_sigkill_midway_then_rerun_leaves_no_duplicates(tmp_path: Path, mode: str) -> None:
     path = tmp_path / "logon.csv"
     path.write_text(HEADER + rows(0, 3000))
     workspace = tmp_path / "ws"
     script = tmp_path / "killer.py"
     script.write_text(KILLER)
     result = subprocess.run(
-        [sys.executable, str(script), str(workspace), str(path), "5"],
+        [sys.executable, str(script), str(workspace), str(path), mode, "5"],
         capture_output=True,
         timeout=120,
         env={**os.environ, "PYTHONHASHSEED": "0"},
