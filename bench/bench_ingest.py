@@ -66,8 +66,18 @@ def build(folder: Path, size_mb: int) -> int:
 
 def run_ingest(release: Path, workspace: Path) -> tuple[float, int]:
     """Run `molehunt ingest cert` in a child; return (seconds, peak RSS in bytes)."""
-    command = [sys.executable, "-m", "molehunt", "--quiet", "--workspace", str(workspace),
-               "ingest", "cert", str(release), "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "molehunt",
+        "--quiet",
+        "--workspace",
+        str(workspace),
+        "ingest",
+        "cert",
+        str(release),
+        "--json",
+    ]
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
@@ -97,7 +107,8 @@ def main() -> None:
     print(f"wall       {seconds:.1f} s")
     print(f"throughput {size / 1e6 / seconds:,.0f} MB/s, {rows / seconds:,.0f} rows/s")
     print(f"peak RSS   {rss / 1e6:,.0f} MB")
-    print(f"workspace  {sum(p.stat().st_size for p in workspace.rglob('*') if p.is_file()) / 1e6:,.0f} MB")
+    stored = sum(p.stat().st_size for p in workspace.rglob("*") if p.is_file())
+    print(f"workspace  {stored / 1e6:,.0f} MB")
     if not args.keep and args.out is None:
         shutil.rmtree(root)
 
