@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from molehunt.errors import IngestError, LayoutError
-from molehunt.ingest.cert_layout import Layout, channel_for_path, detect_layout, plan_sql
+from molehunt.ingest.cert_layout import Layout, detect_layout, plan_sql
 from molehunt.ingest.csv_chunk import LineReject, split_chunk, split_header
 from molehunt.ingest.reader import Chunk
 from molehunt.ingest.source import FileReport, Progress, ingest_file, read_head
@@ -102,14 +102,13 @@ def discover_cert_files(path: Path) -> tuple[list[Path], list[tuple[Path, str]]]
         return [path], []
     found = [p for stem in ACTIVITY_FILES + CONTEXT_FILES if (p := _find(path, stem))]
     ldap = path / "LDAP"
+    others = sorted(p for p in path.iterdir() if p.is_file())
     if ldap.is_dir():
-        found += sorted(p for p in ldap.iterdir() if p.is_file() and channel_for_path(p))
+        snapshots = sorted(p for p in ldap.iterdir() if p.is_file())
+        found += [p for p in snapshots if p.name.lower().endswith((".csv", ".csv.gz"))]
+        others += snapshots
     chosen = set(found)
-    skipped = [
-        (p, "not a CERT data file")
-        for p in sorted(path.iterdir())
-        if p.is_file() and p not in chosen
-    ]
+    skipped = [(p, "not a CERT data file") for p in others if p not in chosen]
     if not found:
         raise IngestError(
             f"{path}: no CERT files found; expected logon.csv, device.csv, file.csv, email.csv, "
