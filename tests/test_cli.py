@@ -82,3 +82,14 @@ def test_ingest_cert_prints_reconciled_table(tmp_path: Path) -> None:
     assert total.split()[1:] == ["98,753", "98,751", "2"]
     code, out, _ = run("-w", str(tmp_path / "ws"), "status")
     assert code == 0 and "81,008 events from 1,000 users" in out
+
+
+@needs_samples()
+def test_evaluate_without_scores_says_run_detect(tmp_path: Path) -> None:
+    from tests.conftest import ANSWERS
+
+    workspace = str(tmp_path / "ws")
+    run("-w", workspace, "ingest", "cert", str(R42_SAMPLE / "LDAP"))
+    code, _, err = run("-w", workspace, "evaluate", "--answers", str(ANSWERS), "--dataset", "5.2")
+    assert code == 1
+    assert "no scores: run `molehunt detect` first" in err

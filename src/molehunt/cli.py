@@ -315,6 +315,37 @@ def simulate(
         obj.console.print(f"  no insiders planted (scenarios: {', '.join(SCENARIOS)})")
 
 
+# -- evaluate ----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--answers",
+    "answers_dir",
+    required=True,
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="Folder of a CERT-format answer key (insiders.csv and observables files).",
+)
+@click.option(
+    "--dataset",
+    default=None,
+    help="One dataset of the key (e.g. 5.2); default: incidents whose users are in the workspace.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print every figure as JSON.")
+@pass_context
+def evaluate(obj: Context, answers_dir: Path, dataset: str | None, as_json: bool) -> None:
+    """Measure detection against a CERT-format answer key (AUCs, budgets, delays)."""
+    from molehunt.evaluate import evaluate as run_evaluation
+    from molehunt.evaluate import render_evaluation
+
+    with Store.open(obj.workspace, create=False) as store:
+        result = run_evaluation(store, answers_dir, dataset)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(render_evaluation(result), nl=False)
+
+
 # -- status ------------------------------------------------------------------------------------
 
 
