@@ -89,7 +89,8 @@ def test_evaluate_without_scores_says_run_detect(tmp_path: Path) -> None:
     from tests.conftest import ANSWERS
 
     workspace = str(tmp_path / "ws")
-    run("-w", workspace, "ingest", "cert", str(R42_SAMPLE / "LDAP"))
+    code, out, _ = run("-w", workspace, "ingest", "cert", str(R42_SAMPLE / "LDAP"), "--json")
+    assert code == 0 and json.loads(out)["totals"]["stored"] == 16_743
     code, _, err = run("-w", workspace, "evaluate", "--answers", str(ANSWERS), "--dataset", "5.2")
     assert code == 1
     assert "no scores: run `molehunt detect` first" in err

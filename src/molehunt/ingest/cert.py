@@ -101,12 +101,14 @@ def discover_cert_files(path: Path) -> tuple[list[Path], list[tuple[Path, str]]]
     if path.is_file():
         return [path], []
     found = [p for stem in ACTIVITY_FILES + CONTEXT_FILES if (p := _find(path, stem))]
-    ldap = path / "LDAP"
     others = sorted(p for p in path.iterdir() if p.is_file())
-    if ldap.is_dir():
-        snapshots = sorted(p for p in ldap.iterdir() if p.is_file())
-        found += [p for p in snapshots if p.name.lower().endswith((".csv", ".csv.gz"))]
-        others += snapshots
+    # LDAP snapshots live in LDAP/, or the folder given is that LDAP folder itself.
+    ldap = path / "LDAP"
+    snapshots = sorted(p for p in ldap.iterdir() if p.is_file()) if ldap.is_dir() else []
+    if path.name.lower() == "ldap":
+        snapshots = others
+    found += [p for p in snapshots if p.name.lower().endswith((".csv", ".csv.gz"))]
+    others += [p for p in snapshots if p not in others]
     chosen = set(found)
     skipped = [(p, "not a CERT data file") for p in others if p not in chosen]
     if not found:
