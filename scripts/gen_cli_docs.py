@@ -27,7 +27,12 @@ def render() -> str:
         "Generated from `--help` by `python scripts/gen_cli_docs.py`; do not edit by hand.\n",
     ]
     for path, command in _walk(main, ["molehunt"]):
-        with click.Context(command, info_name=" ".join(path), terminal_width=100) as context:
+        with click.Context(
+            command,
+            info_name=" ".join(path),
+            terminal_width=100,
+            help_option_names=main.context_settings["help_option_names"],
+        ) as context:
             text = command.get_help(context)
         parts.append(f"## `{' '.join(path)}`\n\n```\n{text}\n```\n")
     return "\n".join(parts)

@@ -225,6 +225,24 @@ def ingest_events_command(obj: Context, files: tuple[Path, ...], as_json: bool) 
     _print_ingest(obj, report, as_json)
 
 
+@ingest.command("context")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the per-file counts as JSON.")
+@pass_context
+def ingest_context_command(obj: Context, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Ingest context: document registry, clearances, HR events, travel (docs/context.md)."""
+    from molehunt.context import ingest_context
+
+    with obj.open_store() as store:
+        total = IngestReport()
+        for path in paths:
+            with _progress(obj, [path]) as progress:
+                report = ingest_context(store, path, progress)
+            total.files.extend(report.files)
+            total.skipped.extend(report.skipped)
+    _print_ingest(obj, total, as_json)
+
+
 # -- simulate ----------------------------------------------------------------------------------
 
 
@@ -378,6 +396,11 @@ def status(obj: Context, as_json: bool) -> None:
         f"people: {people['users']:,} users in {people['snapshots']} LDAP snapshots "
         f"({people['first_month'] or '-'} .. {people['last_month'] or '-'}); "
         f"psychometrics {summary['psychometrics']:,}; decoys {summary['decoys']:,}"
+    )
+    context = summary["context"]
+    console.print(
+        f"context: {context['documents']:,} documents, {context['clearances']:,} clearances, "
+        f"{context['hr_events']:,} HR events, {context['travel']:,} trips"
     )
     console.print(f"sources: {len(summary['sources'])}; rejects: {summary['rejects']['total']:,}")
     for row in summary["rejects"]["by_reason"]:

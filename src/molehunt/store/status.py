@@ -53,6 +53,10 @@ def workspace_status(store: Store) -> dict[str, Any]:
         },
         "psychometrics": store.query("SELECT count(*) FROM psychometrics")[0][0],
         "decoys": store.query("SELECT count(*) FROM decoys")[0][0],
+        "context": {
+            table: store.query(f"SELECT count(*) FROM {table}")[0][0]
+            for table in ("documents", "clearances", "hr_events", "travel")
+        },
         "rejects": {"total": sum(r["rows"] for r in rejects), "by_reason": rejects},
         "sources": sources,
     }

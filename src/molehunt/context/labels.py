@@ -1,0 +1,127 @@
+"""Classify what each event touched: registry, path rules (globs) and markings, highest wins.
+
+The items of an event are a file event's path, each attachment of an email, and the file name
+at the end of an upload's URL. An item's level comes from the document registry (by full path;
+failing that, by file name, which is how copies on removable media `R:\\NAME.ext` are found),
+from path rules (`glob` rows of the registry), and from markings in its name or (file events)
+content. The highest level applies, compartments are united, and an event takes its highest
+item. An event none of whose items is known gets level NULL and basis 'unknown'. Everything
+is set-based SQL in DuckDB: `item_labels` (one row per known item) and `event_labels` (one row
+per file, attachment-carrying email and upload event).
+"""
+
+from __future__ import annotations
+
+from molehunt.context.marking import marking_rank_sql
+from molehunt.context.scale import CANONICAL_LEVELS, level_lookup, scales
+from molehunt.store import Store
+
+_LEVELS = "['" + "', '".join(CANONICAL_LEVELS) + "']"
+
+# Regex metacharacters escaped, then `*` -> `.*` and `?` -> `.`; case-insensitive, whole item.
+_GLOB_REGEX = (
+    "'(?i)^' || replace(replace(regexp_replace(doc_key, '([.+^$(){}|\\[\\]\\\\])', "
+    "'\\\\\\1', 'g'), '*', '.*'), '?', '.') || '$'"
+)
+
+_ITEMS = """
+items AS (
+    SELECT source_id, source_line, "user", trim(object) AS item, content FROM events
+    WHERE channel = 'file' AND object IS NOT NULL
+    UNION ALL
+    SELECT source_id, source_line, "user", trim(a.item), NULL FROM events,
+        unnest(string_split(attachment_names, ';')) AS a(item)
+    WHERE channel = 'email' AND coalesce(attachment_names, '') <> ''
+    UNION ALL
+    SELECT source_id, source_line, "user",
+        regexp_extract(regexp_replace(object, '[?#].*$', ''), '[^/]+$'), NULL FROM events
+    WHERE channel = 'http' AND action = 'upload'
+),
+named AS (
+    SELECT DISTINCT source_id, source_line, item, regexp_extract(item, '[^\\\\/]+$') AS name,
+        content
+    FROM items WHERE item <> ''
+)"""
+
+
+def _hits_sql(marking_name: str, marking_content: str) -> str:
+    """Every (item, level source) match, with a strength that orders bases at equal rank."""
+    return f"""
+by_path AS (
+    SELECT n.source_id, n.source_line, n.item, d.level_rank AS rank, d.compartments,
+        'path' AS basis, 4 AS strength, d.content_hash
+    FROM named n JOIN documents d ON d.match_kind = 'path' AND lower(d.doc_key) = lower(n.item)
+),
+by_name AS (
+    SELECT n.source_id, n.source_line, n.item, d.level_rank, d.compartments, 'name', 3,
+        d.content_hash
+    FROM named n JOIN documents d ON d.name = n.name
+    WHERE NOT EXISTS (SELECT 1 FROM by_path p WHERE p.source_id = n.source_id
+        AND p.source_line = n.source_line AND p.item = n.item)
+),
+globs AS (SELECT {_GLOB_REGEX} AS pattern, * FROM documents WHERE match_kind = 'glob'),
+by_glob AS (
+    SELECT n.source_id, n.source_line, n.item, g.level_rank, g.compartments, 'glob', 2,
+        g.content_hash
+    FROM named n JOIN globs g ON regexp_full_match(n.item, g.pattern)
+),
+by_marking AS (
+    SELECT source_id, source_line, item, rank, []::VARCHAR[], 'marking', 1, NULL
+    FROM (SELECT *, greatest({marking_name}, {marking_content}) AS rank FROM named)
+    WHERE rank IS NOT NULL
+),
+hits AS (
+    SELECT * FROM by_path UNION ALL SELECT * FROM by_name UNION ALL SELECT * FROM by_glob
+    UNION ALL SELECT * FROM by_marking
+)"""
+
+
+def _level_lookup(store: Store) -> dict[str, int]:
+    lookup = level_lookup(scales.values())
+    for key, rank in store.query("SELECT level_key, level_rank FROM level_names"):
+        lookup.setdefault(str(key), int(rank))
+    return lookup
+
+
+def label_events(store: Store) -> dict[str, int]:
+    """(Re)build `item_labels` and `event_labels` from the events and the document registry.
+
+    Args:
+        store: The workspace (events and context ingested).
+
+    Returns:
+        Labelled events per basis (path, name, glob, marking, unknown).
+    """
+    lookup = _level_lookup(store)
+    marking_name = marking_rank_sql("name", lookup)
+    marking_content = marking_rank_sql("content", lookup)
+    with_items = f"WITH {_ITEMS},{_hits_sql(marking_name, marking_content)}"
+    with store.transaction() as connection:
+        connection.execute("DELETE FROM item_labels")
+        connection.execute(
+            f"""INSERT INTO item_labels {with_items}
+            SELECT source_id, source_line, item, max(rank) AS level_rank,
+                {_LEVELS}[max(rank) + 1] AS level,
+                list_sort(list_distinct(flatten(list(compartments)))) AS compartments,
+                arg_max(basis, rank * 10 + strength) AS basis,
+                arg_max(content_hash, rank * 10 + strength) AS content_hash
+            FROM hits GROUP BY source_id, source_line, item"""
+        )
+        connection.execute("DELETE FROM event_labels")
+        connection.execute(
+            f"""INSERT INTO event_labels WITH {_ITEMS},
+            targets AS (SELECT DISTINCT source_id, source_line FROM items),
+            best AS (
+                SELECT source_id, source_line, max(level_rank) AS level_rank,
+                    list_sort(list_distinct(flatten(list(compartments)))) AS compartments,
+                    arg_max(basis, level_rank) AS basis, arg_max(item, level_rank) AS document,
+                    arg_max(content_hash, level_rank) AS content_hash
+                FROM item_labels GROUP BY source_id, source_line
+            )
+            SELECT t.source_id, t.source_line, b.level_rank, {_LEVELS}[b.level_rank + 1],
+                coalesce(b.compartments, []::VARCHAR[]), coalesce(b.basis, 'unknown'),
+                b.document, b.content_hash
+            FROM targets t LEFT JOIN best b USING (source_id, source_line)"""
+        )
+    rows = store.query("SELECT basis, count(*) FROM event_labels GROUP BY basis ORDER BY basis")
+    return {str(basis): int(count) for basis, count in rows}

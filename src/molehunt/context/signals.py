@@ -1,0 +1,183 @@
+"""Per user-day context signals (`context_daily`) for the detection stage's scoring.
+
+One row per user-day with activity or context (an HR event, a trip's departure). Every value is
+causal: the row of day d uses only events before d+1 and context records dated on or before d
+(an HR event is known from its `day`, a trip from its departure, a last working day from the
+day it was recorded), so adding later data never changes an earlier row. Documents and
+clearances carry no date and hold for every day. The values are counts and flags, not
+decisions; the score stage weighs them.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from molehunt.context.labels import label_events
+from molehunt.context.leaver import seal_leaver_records
+from molehunt.store import Store
+
+LOOKBACK_DAYS = 90
+STRESSOR_DAYS = 180
+AFTER_DEPARTURE_TRAVEL_DAYS = 180
+NOTICE_KINDS = ("resignation_notice", "termination")
+STRESSOR_KINDS = ("grievance", "performance_plan", "disciplinary_action", "financial_stress")
+
+_ACTIVITY = """
+ev AS (
+    SELECT "user", time::DATE AS day, channel, action, removable, object, sender,
+        source_id, source_line
+    FROM events WHERE {until} IS NULL OR time < ({until} + 1)::TIMESTAMP
+),
+org AS (
+    SELECT coalesce(list(DISTINCT lower(split_part(email, '@', 2))), []::VARCHAR[]) AS domains
+    FROM people WHERE contains(email, '@')
+),
+clr AS (
+    SELECT user_id, arg_max(level_rank, source_id * 10000000000 + source_line) AS rank,
+        arg_max(compartments, source_id * 10000000000 + source_line) AS compartments,
+        arg_max(priority, source_id * 10000000000 + source_line) AS priority
+    FROM clearances GROUP BY user_id
+),
+lab AS (
+    SELECT ev.*, l.level_rank, l.compartments,
+        ev.channel = 'email' AND ev.action = 'send' AND len(list_filter(
+            string_split(lower(coalesce(ev.object, '')), ';'),
+            lambda r: contains(r, '@') AND NOT list_contains(
+                CASE WHEN len(org.domains) > 0 THEN org.domains
+                ELSE [lower(split_part(ev.sender, '@', 2))] END,
+                split_part(trim(r), '@', 2)))) > 0 AS external
+    FROM ev JOIN event_labels l USING (source_id, source_line) CROSS JOIN org
+    WHERE l.level_rank IS NOT NULL
+),
+touched AS (
+    SELECT lab."user", lab.day,
+        count(*) FILTER (WHERE channel = 'file' AND level_rank >= 1) AS classified_read,
+        count(*) FILTER (WHERE channel = 'file' AND level_rank >= 1
+            AND removable IN ('to', 'both')) AS classified_removable,
+        count(*) FILTER (WHERE external AND level_rank >= 1) AS classified_emailed,
+        count(*) FILTER (WHERE channel = 'http' AND action = 'upload'
+            AND level_rank >= 1) AS classified_uploaded,
+        max(level_rank) AS max_level_rank,
+        -- receiving is passive: the sender's access, not the recipient's
+        count(*) FILTER (WHERE h.any_clearance AND action <> 'receive'
+            AND level_rank > coalesce(c.rank, 0)) AS above_clearance,
+        count(*) FILTER (WHERE h.any_clearance AND action <> 'receive' AND NOT list_has_all(
+            coalesce(c.compartments, []::VARCHAR[]), lab.compartments)) AS need_to_know
+    FROM lab LEFT JOIN clr c ON c.user_id = lab."user"
+        CROSS JOIN (SELECT count(*) > 0 AS any_clearance FROM clearances) h
+    GROUP BY lab."user", lab.day
+),
+activity AS (SELECT "user", day, count(*) AS events FROM ev GROUP BY "user", day)"""
+
+_CONTEXT = """
+notices AS (SELECT user_id, day FROM hr_events WHERE kind IN {notice_kinds}),
+lwd AS (
+    SELECT user_id, day AS last_day, day AS known_day FROM hr_events
+    WHERE kind = 'last_working_day'
+    UNION ALL
+    SELECT user_id, last_day, day FROM hr_events WHERE last_day IS NOT NULL
+),
+days AS (
+    SELECT "user", day FROM activity
+    UNION SELECT user_id, day FROM hr_events
+    UNION SELECT user_id, depart FROM travel
+),
+base AS (
+    SELECT d."user", d.day, coalesce(a.events, 0) AS events,
+        coalesce(t.classified_read, 0) AS classified_read,
+        coalesce(t.classified_removable, 0) AS classified_removable,
+        coalesce(t.classified_emailed, 0) AS classified_emailed,
+        coalesce(t.classified_uploaded, 0) AS classified_uploaded,
+        t.max_level_rank, coalesce(t.above_clearance, 0) AS above_clearance,
+        coalesce(t.need_to_know, 0) AS need_to_know_violations,
+        coalesce(c.priority, false) AS priority_user,
+        (SELECT max(n.day) FROM notices n
+            WHERE n.user_id = d."user" AND n.day <= d.day) AS latest_notice,
+        (SELECT max(l.last_day) FROM lwd l WHERE l.user_id = d."user"
+            AND l.known_day <= d.day AND l.last_day < d.day) AS last_departure
+    FROM days d LEFT JOIN activity a USING ("user", day) LEFT JOIN touched t USING ("user", day)
+        LEFT JOIN clr c ON c.user_id = d."user"
+    WHERE {until} IS NULL OR d.day <= {until}
+),
+state AS (
+    SELECT b.*,
+        (SELECT max(l.last_day) FROM lwd l WHERE l.user_id = b."user"
+            AND l.known_day <= b.day AND l.last_day >= b.latest_notice) AS known_last,
+        EXISTS (SELECT 1 FROM notices n WHERE n.user_id = b."user" AND n.day = b.day)
+            AS notice_today,
+        (SELECT count(*) FROM hr_events s WHERE s.user_id = b."user"
+            AND s.kind IN {stressor_kinds} AND s.day <= b.day
+            AND s.day > b.day - {stressor_days}) AS stressors,
+        EXISTS (SELECT 1 FROM travel t WHERE t.user_id = b."user" AND NOT t.declared
+            AND t.depart <= b.day AND (
+                EXISTS (SELECT 1 FROM lwd l WHERE l.user_id = b."user" AND l.known_day <= b.day
+                    AND t.depart > l.last_day AND t.depart <= l.last_day + {travel_days})
+                OR EXISTS (SELECT 1 FROM notices n WHERE n.user_id = b."user"
+                    AND n.day <= t.depart AND NOT EXISTS (
+                        SELECT 1 FROM lwd l WHERE l.user_id = b."user"
+                        AND l.known_day <= b.day AND l.last_day >= n.day
+                        AND l.last_day < t.depart)))) AS undeclared_travel
+    FROM base b
+)"""
+
+_SELECT = """
+SELECT "user", day, classified_read, classified_removable, classified_emailed,
+    classified_uploaded, max_level_rank, above_clearance, need_to_know_violations,
+    coalesce(latest_notice IS NOT NULL AND (known_last IS NULL OR day <= known_last), false)
+        AS departing,
+    notice_today,
+    CASE WHEN notice_today THEN sum(classified_removable + classified_emailed
+        + classified_uploaded) OVER (PARTITION BY "user" ORDER BY day
+        RANGE BETWEEN INTERVAL {lookback} DAYS PRECEDING AND CURRENT ROW) ELSE 0 END
+        AS lookback_classified_90d,
+    stressors, priority_user,
+    CASE WHEN last_departure IS NOT NULL
+        AND (latest_notice IS NULL OR latest_notice <= last_departure)
+        THEN events ELSE 0 END AS after_departure,
+    undeclared_travel
+FROM state"""
+
+
+def context_daily_sql(until: datetime.date | None) -> str:
+    """Return the query computing `context_daily` rows for every day up to `until`.
+
+    Args:
+        until: Last day to compute (None: all data).
+
+    Returns:
+        A SELECT with the columns of `context_daily`, in order.
+    """
+    literal = "NULL::DATE" if until is None else f"DATE '{until.isoformat()}'"
+    body = f"WITH {_ACTIVITY},{_CONTEXT}{_SELECT}"
+    return body.format(
+        until=literal,
+        notice_kinds=NOTICE_KINDS,
+        stressor_kinds=STRESSOR_KINDS,
+        stressor_days=STRESSOR_DAYS,
+        travel_days=AFTER_DEPARTURE_TRAVEL_DAYS,
+        lookback=LOOKBACK_DAYS - 1,
+    )
+
+
+def compute_context_daily(
+    store: Store, until: datetime.date | None = None, *, relabel: bool = True
+) -> int:
+    """Rebuild `context_daily` (and seal leaver records whose last day has passed).
+
+    Args:
+        store: The workspace (events and context ingested).
+        until: Last day to compute; None computes every day with data. Rows after `until`
+            are not kept, so the table holds exactly what was knowable by then.
+        relabel: Rebuild `event_labels` first (turn off when it is known to be current).
+
+    Returns:
+        The number of user-day rows written.
+    """
+    if relabel:
+        label_events(store)
+    with store.transaction() as connection:
+        connection.execute("DELETE FROM context_daily")
+        connection.execute(f"INSERT INTO context_daily {context_daily_sql(until)}")
+    count = int(store.query("SELECT count(*) FROM context_daily")[0][0])
+    seal_leaver_records(store, until)
+    return count

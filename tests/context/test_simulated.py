@@ -1,0 +1,61 @@
+"""On a simulated institute, the planted insiders show up in the context signals."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+from collections.abc import Iterator
+
+import pytest
+
+from molehunt.context import compute_context_daily, ingest_context, leaver_record
+from molehunt.ingest import ingest_cert
+from molehunt.simulate import SimulationConfig, simulate
+from molehunt.store import Store
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, dict[str, str]]]:
+    root = tmp_path_factory.mktemp("sim")
+    scenarios = (("departing-classified-theft", 1), ("need-to-know", 1))
+    simulate(SimulationConfig(outdir=root / "out", users=30, days=75, seed=11, scenarios=scenarios))
+    with (root / "out" / "answers" / "insiders.csv").open(encoding="utf-8") as handle:
+        insiders = {row["scenario"]: row["user"] for row in csv.DictReader(handle)}
+    with Store.open(root / "ws") as store:
+        ingest_cert(store, root / "out")
+        report = ingest_context(store, root / "out" / "context")
+        assert report.rejected == 0
+        compute_context_daily(store)
+        yield store, insiders
+
+
+def test_simulated_departing_insider_has_lookback_volume_on_notice_day(
+    simulated: tuple[Store, dict[str, str]],
+) -> None:
+    store, insiders = simulated
+    user = insiders["departing-classified-theft"]
+    rows = store.query_dicts(
+        'SELECT * FROM context_daily WHERE "user" = ? AND notice_today', [user]
+    )
+    assert len(rows) == 1
+    notice: datetime.date = rows[0]["day"]
+    before = store.query(
+        "SELECT sum(classified_removable + classified_emailed + classified_uploaded) "
+        'FROM context_daily WHERE "user" = ? AND day > ? - 90 AND day <= ?',
+        [user, notice, notice],
+    )[0][0]
+    assert rows[0]["lookback_classified_90d"] == before > 0
+    record = leaver_record(store, user)
+    assert record is not None and record["verified"]
+    assert record["summary"]["classified_documents"] > 0
+
+
+def test_simulated_need_to_know_insider_has_violations(
+    simulated: tuple[Store, dict[str, str]],
+) -> None:
+    store, insiders = simulated
+    total = store.query(
+        'SELECT sum(need_to_know_violations) FROM context_daily WHERE "user" = ?',
+        [insiders["need-to-know"]],
+    )[0][0]
+    assert total > 0
