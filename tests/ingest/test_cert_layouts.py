@@ -186,3 +186,11 @@ def test_gzip_file_is_read_by_content_not_name(store: Store, tmp_path: Path) -> 
         handle.write(R62_FILES["logon.csv"])
     report = ingest_cert(store, folder)
     assert report.stored == 1
+
+
+def test_padded_fields_are_trimmed(store: Store, tmp_path: Path) -> None:
+    text = "id,date,user,pc,activity\n {1} ,01/04/2010 07:00:00, AAA0001 , PC-1 , Logon \n"
+    ingest_cert(store, write_release(tmp_path / "rel", {"logon.csv": text}))
+    assert store.query('SELECT event_id, "user", host, action FROM events') == [
+        ("{1}", "AAA0001", "PC-1", "logon")
+    ]

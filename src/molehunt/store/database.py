@@ -127,7 +127,9 @@ class Store:
         self.close()
 
     def _configure(self) -> None:
-        self._connection.execute("SET preserve_insertion_order = true")
+        # Row order is carried by explicit columns (source_line, day); unordered writes are
+        # parallel (Parquet COPY ~15% faster).
+        self._connection.execute("SET preserve_insertion_order = false")
         self._connection.execute("SET TimeZone = 'UTC'")
         self._connection.execute(f"SET temp_directory = '{self.root / '.tmp'}'")
 

@@ -1,0 +1,128 @@
+"""Score user-days with an unsupervised detector refitted every period on earlier days only."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from molehunt.detect.models import detectors
+from molehunt.detect.models.base import Matrix
+from molehunt.features.catalog import load_features
+from molehunt.store.database import Store
+
+PERIOD_DAYS = 30
+TRAINING_DAYS = 180
+MAX_TRAINING_ROWS = 20_000
+MIN_TRAINING_ROWS = 200
+
+
+def model_columns() -> list[str]:
+    """Return the SQL expressions of the model's feature vector, in order.
+
+    Deviations from own past and peers (clipped), first-time flags and log counts of the
+    risk-bearing raw features.
+
+    Returns:
+        SQL expressions over `features`.
+    """
+    columns: list[str] = []
+    for feature in load_features():
+        if feature.baseline:
+            columns.append(f"least(greatest(coalesce(z_own_{feature.name}, 0), -5), 20)")
+            columns.append(f"least(greatest(coalesce(z_peer_{feature.name}, 0), -5), 20)")
+        if feature.first:
+            columns.append(f"first_{feature.name}")
+        if feature.evidence and not feature.baseline:
+            columns.append(f"ln(1 + {feature.name})")
+    return columns
+
+
+def period_start(day: date, origin: date) -> date:
+    """Return the first day of the model period holding `day`.
+
+    Args:
+        day: A day.
+        origin: The first day of data.
+
+    Returns:
+        origin + 30 * k days, the latest such day <= `day`.
+    """
+    return origin + timedelta(days=PERIOD_DAYS * ((day - origin).days // PERIOD_DAYS))
+
+
+def _matrix(store: Store, where: str) -> tuple[list[Any], list[Any], Matrix]:
+    columns = ", ".join(model_columns())
+    sql = f"SELECT user, day, {columns} FROM features WHERE {where} ORDER BY day, user"
+    table = store.cursor().sql(sql).to_arrow_table()
+    users = table.column(0).to_pylist()
+    days = table.column(1).to_pylist()
+    if table.num_rows == 0:
+        return users, days, np.zeros((0, table.num_columns - 2))
+    values = np.column_stack(
+        [
+            table.column(i).to_numpy(zero_copy_only=False).astype(np.float64)
+            for i in range(2, table.num_columns)
+        ]
+    )
+    return users, days, np.nan_to_num(values)
+
+
+def score_days(
+    store: Store, since: date | None, until: date, detector: str = "isolation_forest", seed: int = 0
+) -> pa.Table:
+    """Return model scores for the user-days of (since, until].
+
+    The detector that scores a day of period P was fitted on (a seeded sample of) the
+    `TRAINING_DAYS` days before P's first day, so it never saw that day or any later one.
+    Days in the first period, or with too little history, get score 0.
+
+    Args:
+        store: The workspace.
+        since: Last day already scored (None: from the start).
+        until: Last day to score.
+        detector: Key of `detectors`.
+        seed: Random seed of the detector and the training sample.
+
+    Returns:
+        Arrow table (user, day, model_score).
+    """
+    low = "DATE '1900-01-01'" if since is None else f"DATE '{since.isoformat()}'"
+    origin_row = store.query("SELECT min(day) FROM features")
+    users_out: list[Any] = []
+    days_out: list[Any] = []
+    scores_out: list[Matrix] = []
+    if origin_row and origin_row[0][0] is not None:
+        origin: date = origin_row[0][0]
+        users, days, matrix = _matrix(store, f"day > {low} AND day <= DATE '{until.isoformat()}'")
+        starts = np.array([(period_start(d, origin) - origin).days for d in days], dtype=np.int64)
+        for start_offset in np.unique(starts):
+            rows = np.flatnonzero(starts == start_offset)
+            start = origin + timedelta(days=int(start_offset))
+            users_out += [users[i] for i in rows]
+            days_out += [days[i] for i in rows]
+            scores_out.append(_score_period(store, start, matrix[rows], detector, seed))
+    scores = np.concatenate(scores_out) if scores_out else np.zeros(0)
+    return pa.table(
+        {
+            "user": pa.array(users_out, pa.string()),
+            "day": pa.array(days_out, pa.date32()),
+            "model_score": pa.array(scores, pa.float64()),
+        }
+    )
+
+
+def _score_period(store: Store, start: date, rows: Matrix, detector: str, seed: int) -> Matrix:
+    first = start - timedelta(days=TRAINING_DAYS)
+    _, _, training = _matrix(
+        store, f"day >= DATE '{first.isoformat()}' AND day < DATE '{start.isoformat()}'"
+    )
+    if training.shape[0] < MIN_TRAINING_ROWS:
+        return np.zeros(rows.shape[0])
+    generator = np.random.default_rng([seed, start.toordinal()])
+    if training.shape[0] > MAX_TRAINING_ROWS:
+        training = training[generator.choice(training.shape[0], MAX_TRAINING_ROWS, replace=False)]
+    model = detectors[detector](random_state=seed).fit(training)
+    return model.score(rows)

@@ -1,0 +1,18 @@
+"""Explanations: findings with evidence events, baselines, counterfactual boosters."""
+
+from __future__ import annotations
+
+from molehunt.explain.explainer import counterfactual_scores, explain_user, rule_evidence
+from molehunt.explain.finding import Contribution, EvidenceEvent, Explanation, Finding
+from molehunt.explain.render import render_explanation
+
+__all__ = [
+    "Contribution",
+    "EvidenceEvent",
+    "Explanation",
+    "Finding",
+    "counterfactual_scores",
+    "explain_user",
+    "render_explanation",
+    "rule_evidence",
+]

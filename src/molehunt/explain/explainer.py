@@ -1,0 +1,176 @@
+"""Build the explanation of one person's score on one day."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from molehunt.detect.loader import list_rules, workspace_rule_paths
+from molehunt.detect.rule import Rule
+from molehunt.errors import ConfigError
+from molehunt.explain.finding import Contribution, EvidenceEvent, Explanation, Finding
+from molehunt.features.catalog import base_feature, load_features
+from molehunt.features.enrich import enriched_events_sql
+from molehunt.score.queue import resolve_day
+from molehunt.score.risk import DEFAULT_SCORING, ScoringConfig, booster_sql
+from molehunt.store.database import Store
+
+MAX_EVIDENCE = 50
+NOTABLE_Z = 3.0
+
+
+def rule_evidence(store: Store, rule: Rule, user: str, day: date) -> list[EvidenceEvent]:
+    """Return the events behind a rule's conditions for a person on a day (window included).
+
+    Args:
+        store: The workspace (after `run_detection`).
+        rule: The rule.
+        user: The person.
+        day: The day.
+
+    Returns:
+        Up to `MAX_EVIDENCE` events, by time.
+    """
+    predicates = []
+    for condition in rule.conditions:
+        feature = base_feature(condition.feature)
+        if feature is not None and feature.evidence:
+            predicates.append(f"({feature.where})")
+    if not predicates:
+        return []
+    low = day - timedelta(days=rule.max_window_days)
+    rows = store.query(
+        f"""SELECT event_id, source_id, source_line, time, channel, action, host, object
+        FROM ({enriched_events_sql(low, day)}) WHERE user = ? AND ({" OR ".join(predicates)})
+        ORDER BY time, source_id, source_line LIMIT {MAX_EVIDENCE}""",
+        [user],
+    )
+    return [EvidenceEvent(*row) for row in rows]
+
+
+def _contribution(name: str, row: dict[str, Any]) -> Contribution:
+    value = float(row[name])
+    own, z_own = row.get(f"own_mean_{name}"), row.get(f"z_own_{name}")
+    peer, z_peer = row.get(f"peer_mean_{name}"), row.get(f"z_peer_{name}")
+    definition = base_feature(name)
+    text = f"{definition.doc if definition else name}: {value:g}"
+    if own is not None and z_own is not None:
+        spread = abs((value - own) / z_own) if z_own else math.sqrt(own + 1)
+        text += f"; own usual {own:.1f} +/- {spread:.1f}"
+    elif f"z_own_{name}" in row:
+        text += "; own usual unknown (fewer than 10 earlier active days)"
+    if peer is not None:
+        text += f"; peers {peer:.1f}"
+    return Contribution(name, value, own, peer, z_own, z_peer, text)
+
+
+def _notable(row: dict[str, Any], hit_rules: list[Rule]) -> list[str]:
+    names: list[str] = []
+    for rule in hit_rules:
+        for condition in rule.conditions:
+            feature = base_feature(condition.feature)
+            if feature is not None and feature.name not in names:
+                names.append(feature.name)
+    for feature in load_features():
+        z_own = row.get(f"z_own_{feature.name}") or 0.0
+        z_peer = row.get(f"z_peer_{feature.name}") or 0.0
+        if max(z_own, z_peer) > NOTABLE_Z and row[feature.name] > 0 and feature.name not in names:
+            names.append(feature.name)
+    return names
+
+
+def counterfactual_scores(
+    store: Store, user: str, day: date, config: ScoringConfig = DEFAULT_SCORING
+) -> dict[str, float]:
+    """Return, for each context booster active in the score, the score without it.
+
+    Args:
+        store: The workspace.
+        user: The person.
+        day: The day.
+        config: Scoring weights (as used by `run_detection`).
+
+    Returns:
+        Booster name -> score (only boosters that changed something).
+    """
+    result: dict[str, float] = {}
+    for name, _weight in config.boosters:
+        rows = store.query(
+            f"""SELECT sum(e.evidence * {booster_sql(config, name)}
+                    * pow({config.decay!r}, datediff('day', e.day, ?::DATE))),
+                max(CASE WHEN coalesce(f.{name}, 0) > 0 THEN 1 ELSE 0 END)
+            FROM daily_evidence e JOIN features f ON f.user = e.user AND f.day = e.day
+            WHERE e.user = ? AND e.evidence > 0 AND e.day <= ?::DATE
+                AND e.day > ?::DATE - INTERVAL {config.memory_days} DAY""",
+            [day, user, day, day],
+        )
+        total, active = rows[0]
+        if active:
+            result[name] = 100 * (1 - math.exp(-(total or 0.0) / config.scale))
+    return result
+
+
+def explain_user(
+    store: Store, user: str, day: date | None = None, rule_paths: Iterable[Path] = ()
+) -> Explanation:
+    """Explain a person's score on a day: rule hits with evidence, deviations, boosters.
+
+    Args:
+        store: The workspace (after `run_detection`).
+        user: The person.
+        day: The day (default: the last scored day).
+        rule_paths: Extra rule files or folders, as given to `run_detection`.
+
+    Returns:
+        The explanation.
+
+    Raises:
+        ConfigError: Nothing scored yet, or the person has no score that day.
+    """
+    day = resolve_day(store, day)
+    scored = store.query_dicts("SELECT * FROM scores WHERE user = ? AND day = ?", [user, day])
+    if not scored:
+        raise ConfigError(
+            f"no score for user {user!r} on {day.isoformat()} (no activity that day?)"
+        )
+    features = store.query_dicts("SELECT * FROM features WHERE user = ? AND day = ?", [user, day])[
+        0
+    ]
+    rules = {rule.id: rule for rule in list_rules([*workspace_rule_paths(store.root), *rule_paths])}
+    hit_ids = [
+        row[0]
+        for row in store.query(
+            "SELECT rule_id FROM rule_hits WHERE user = ? AND day = ? "
+            "ORDER BY weight DESC, rule_id",
+            [user, day],
+        )
+    ]
+    hit_rules = [rules[rule_id] for rule_id in hit_ids if rule_id in rules]
+    findings = [
+        Finding(
+            rule.id,
+            rule.title,
+            rule.severity,
+            rule.weight,
+            [str(condition) for condition in rule.conditions],
+            rule_evidence(store, rule, user, day),
+        )
+        for rule in hit_rules
+    ]
+    score = scored[0]
+    return Explanation(
+        user=user,
+        day=day,
+        score=float(score["score"]),
+        rank=int(score["rank"]),
+        rule_score=float(score["rule_score"]),
+        model_score=float(score["model_score"]),
+        booster=float(score["booster"]),
+        peer_group=str(features["peer_group"]),
+        findings=findings,
+        contributions=[_contribution(name, features) for name in _notable(features, hit_rules)],
+        without_booster=counterfactual_scores(store, user, day),
+    )

@@ -1,0 +1,171 @@
+"""The feature catalogue: daily feature definitions (`features.yaml`) and domain categories."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from molehunt.errors import ConfigError
+
+WARM_UP_DAYS = 10
+BASELINE_DAYS = 60
+
+# Per user-day context columns (table `context_daily`, optional): name -> SQL type.
+CONTEXT_COLUMNS: dict[str, str] = {
+    "classified_read": "DOUBLE",
+    "classified_removable": "DOUBLE",
+    "classified_emailed": "DOUBLE",
+    "classified_uploaded": "DOUBLE",
+    "max_level_rank": "DOUBLE",
+    "above_clearance": "DOUBLE",
+    "need_to_know_violations": "DOUBLE",
+    "departing": "BOOLEAN",
+    "notice_today": "BOOLEAN",
+    "lookback_classified_90d": "DOUBLE",
+    "stressors": "DOUBLE",
+    "priority_user": "BOOLEAN",
+    "after_departure": "DOUBLE",
+    "undeclared_travel": "BOOLEAN",
+}
+
+
+@dataclass(frozen=True)
+class FeatureDefinition:
+    """One daily feature, aggregated from enriched events.
+
+    Args:
+        name: Column name in `features`.
+        where: SQL predicate over enriched event columns; also selects evidence events.
+        measure: `count`, `sum:<column>` or `distinct:<column>`.
+        doc: One-line meaning.
+        baseline: Whether own and peer baselines are computed.
+        first: Whether a first-time flag `first_<name>` is computed.
+        evidence: Whether matching events are shown as evidence.
+    """
+
+    name: str
+    where: str
+    measure: str = "count"
+    doc: str = ""
+    baseline: bool = False
+    first: bool = False
+    evidence: bool = True
+
+    def aggregate_sql(self) -> str:
+        """Return the SQL aggregate that computes this feature over enriched events."""
+        kind, _, column = self.measure.partition(":")
+        if kind == "sum":
+            body = f"sum({column})"
+        elif kind == "distinct":
+            body = f"count(DISTINCT {column})"
+        else:
+            body = "count(*)"
+        return f"coalesce({body} FILTER (WHERE {self.where}), 0)::DOUBLE AS {self.name}"
+
+
+def _load_yaml(text: str, origin: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{origin}: invalid YAML: {error}") from error
+
+
+@cache
+def load_features() -> tuple[FeatureDefinition, ...]:
+    """Return the shipped daily feature definitions, in order.
+
+    Returns:
+        The definitions from `molehunt/features/features.yaml`.
+    """
+    text = (resources.files("molehunt.features") / "features.yaml").read_text(encoding="utf-8")
+    return tuple(FeatureDefinition(**entry) for entry in _load_yaml(text, "features.yaml"))
+
+
+def load_domains(path: Path | None = None) -> dict[str, str]:
+    """Return domain -> category from the shipped list, or from `path` when given.
+
+    A domain listed under several categories keeps its first one, except that
+    `personal_email` (recipient domains) is kept apart by `personal_email_domains`.
+
+    Args:
+        path: An edited copy of `domains.yaml`.
+
+    Returns:
+        Lower-case domain (without `www.`) -> category.
+
+    Raises:
+        ConfigError: The file is not a mapping of category -> list of domains.
+    """
+    if path is None:
+        text = (resources.files("molehunt.features") / "domains.yaml").read_text(encoding="utf-8")
+        origin = "domains.yaml"
+    else:
+        text, origin = path.read_text(encoding="utf-8"), str(path)
+    data = _load_yaml(text, origin)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping of category -> list of domains")
+    mapping: dict[str, str] = {}
+    for category, domains in data.items():
+        if category == "personal_email":
+            continue
+        if not isinstance(domains, list):
+            raise ConfigError(f"{origin}: category {category!r} must list domains")
+        for domain in domains:
+            mapping.setdefault(str(domain).lower().removeprefix("www."), str(category))
+    return mapping
+
+
+def personal_email_domains(path: Path | None = None) -> tuple[str, ...]:
+    """Return the personal e-mail (webmail / ISP) domains of the domain list.
+
+    Args:
+        path: An edited copy of `domains.yaml`.
+
+    Returns:
+        Lower-case domains.
+    """
+    if path is None:
+        text = (resources.files("molehunt.features") / "domains.yaml").read_text(encoding="utf-8")
+    else:
+        text = path.read_text(encoding="utf-8")
+    data = _load_yaml(text, str(path or "domains.yaml")) or {}
+    return tuple(str(d).lower() for d in data.get("personal_email", []))
+
+
+def feature_names() -> list[str]:
+    """Return every column a rule may name: raw, context, baseline, first-time and meta columns.
+
+    Returns:
+        Column names of the `features` table usable in rules and models.
+    """
+    names = ["prior_days"]
+    for feature in load_features():
+        names.append(feature.name)
+        if feature.baseline:
+            names += [f"own_mean_{feature.name}", f"z_own_{feature.name}"]
+            names += [f"peer_mean_{feature.name}", f"z_peer_{feature.name}"]
+        if feature.first:
+            names.append(f"first_{feature.name}")
+    names += list(CONTEXT_COLUMNS)
+    return names
+
+
+def base_feature(name: str) -> FeatureDefinition | None:
+    """Return the raw feature a derived column (`z_own_x`, `first_x`, ...) is computed from.
+
+    Args:
+        name: A column of `features`.
+
+    Returns:
+        The definition, or None for context and meta columns.
+    """
+    by_name = {feature.name: feature for feature in load_features()}
+    for prefix in ("own_mean_", "z_own_", "peer_mean_", "z_peer_", "first_", ""):
+        if name.startswith(prefix) and name[len(prefix) :] in by_name:
+            return by_name[name[len(prefix) :]]
+    return None

@@ -1,0 +1,138 @@
+"""Per user-day features: raw aggregates, own and peer baselines, first-time flags, context."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from molehunt.features.catalog import (
+    BASELINE_DAYS,
+    CONTEXT_COLUMNS,
+    WARM_UP_DAYS,
+    load_features,
+)
+from molehunt.features.enrich import enriched_events_sql, refresh_reference_tables
+from molehunt.store.database import Transaction
+
+
+def _day(value: date | None) -> str:
+    return "DATE '1900-01-01'" if value is None else f"DATE '{value.isoformat()}'"
+
+
+def has_context(connection: Transaction) -> bool:
+    """Return whether a non-empty `context_daily` table exists.
+
+    Args:
+        connection: An open transaction.
+
+    Returns:
+        True when context rows can be joined.
+    """
+    found = connection.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'context_daily'"
+    )
+    if not found[0][0]:
+        return False
+    return bool(connection.execute("SELECT EXISTS (SELECT 1 FROM context_daily)")[0][0])
+
+
+def compute_features(connection: Transaction, since: date | None, until: date) -> int:
+    """Add the user-days of (since, until] to `features_raw` and `features`.
+
+    Args:
+        connection: An open transaction.
+        since: Last day already computed (None: nothing yet).
+        until: Last day to compute (inclusive).
+
+    Returns:
+        The number of user-days added.
+    """
+    refresh_reference_tables(connection, since, until)
+    aggregates = ",\n        ".join(f.aggregate_sql() for f in load_features())
+    select_raw = f"""
+        SELECT user, day, {aggregates}
+        FROM ({enriched_events_sql(since, until)}) enriched
+        GROUP BY user, day"""
+    with_group = f"""
+        SELECT r.user, r.day, coalesce(o.peer_group, 'unknown') AS peer_group,
+            r.* EXCLUDE (user, day)
+        FROM ({select_raw}) r
+        LEFT JOIN org_month o ON o.month = strftime(r.day, '%Y-%m') AND o.user_id = r.user"""
+    connection.execute(f"CREATE TABLE IF NOT EXISTS features_raw AS {with_group} LIMIT 0")
+    connection.execute(f"INSERT INTO features_raw {with_group}")
+    derived = derived_features_sql(since, until, has_context(connection))
+    connection.execute(f"CREATE TABLE IF NOT EXISTS features AS {derived} LIMIT 0")
+    added = connection.execute(f"INSERT INTO features {derived}")
+    return int(added[0][0]) if added else 0
+
+
+def derived_features_sql(since: date | None, until: date, context: bool) -> str:
+    """Return the query of derived features for days (since, until] over all past raw rows.
+
+    Own baselines use the previous `BASELINE_DAYS` active days only (never the day itself);
+    a deviation (`z_own_*`) is NULL until the person has `WARM_UP_DAYS` prior active days.
+    Peer statistics compare a person with their peer group (LDAP functional unit and
+    department) on the same day.
+
+    Args:
+        since: Last day already computed.
+        until: Last day to compute.
+        context: Whether `context_daily` is joined (else context columns are 0); context
+            columns are stored as DOUBLE (booleans as 0/1) so rules compare them alike.
+
+    Returns:
+        SQL text.
+    """
+    features = load_features()
+    windows: list[str] = []
+    peers: list[str] = []
+    outputs: list[str] = []
+    for f in features:
+        x = f.name
+        if x == "new_hosts":
+            outputs.append(f"CASE WHEN prior_days >= {WARM_UP_DAYS} THEN {x} ELSE 0 END AS {x}")
+        else:
+            outputs.append(x)
+        if f.baseline:
+            windows += [
+                f"avg({x}) OVER own AS own_mean_{x}",
+                f"var_pop({x}) OVER own AS own_var_{x}",
+            ]
+            peers += [
+                f"avg({x}) OVER peers AS peer_mean_{x}",
+                f"var_pop({x}) OVER peers AS peer_var_{x}",
+            ]
+            outputs += [
+                f"own_mean_{x}",
+                f"CASE WHEN prior_days >= {WARM_UP_DAYS} THEN ({x} - own_mean_{x}) / "
+                f"sqrt(coalesce(own_var_{x}, 0) + own_mean_{x} + 1) END AS z_own_{x}",
+                f"peer_mean_{x}",
+                f"({x} - peer_mean_{x}) / sqrt(coalesce(peer_var_{x}, 0) + peer_mean_{x} + 1)"
+                f" AS z_peer_{x}",
+            ]
+        if f.first:
+            windows.append(f"coalesce(max({x}) OVER past, 0) AS ever_{x}")
+            outputs.append(
+                f"CASE WHEN prior_days >= {WARM_UP_DAYS} AND {x} > 0 AND ever_{x} = 0 "
+                f"THEN 1.0::DOUBLE ELSE 0.0::DOUBLE END AS first_{x}"
+            )
+    for name, sql_type in CONTEXT_COLUMNS.items():
+        source = f"CAST(c.{name} AS INTEGER)" if sql_type == "BOOLEAN" else f"c.{name}"
+        value = f"coalesce({source}, 0)::DOUBLE" if context else "0.0::DOUBLE"
+        outputs.append(f"{value} AS {name}")
+    context_join = (
+        "LEFT JOIN context_daily c ON c.user = p.user AND c.day = p.day" if context else ""
+    )
+    return f"""
+    WITH w AS (
+        SELECT r.*, count(*) OVER past AS prior_days, {", ".join(windows)}
+        FROM features_raw r
+        WINDOW past AS (PARTITION BY user ORDER BY day
+                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+               own AS (PARTITION BY user ORDER BY day
+                       ROWS BETWEEN {BASELINE_DAYS} PRECEDING AND 1 PRECEDING)),
+    p AS (
+        SELECT w.*, {", ".join(peers)} FROM w
+        WHERE day > {_day(since)} AND day <= {_day(until)}
+        WINDOW peers AS (PARTITION BY peer_group, day))
+    SELECT p.user, p.day, p.peer_group, p.prior_days, {", ".join(outputs)}
+    FROM p {context_join}"""

@@ -1,0 +1,207 @@
+"""`molehunt detect`: features -> rules -> model -> scores, incrementally and causally.
+
+This orchestrator lives in `score` (the last stage it reaches) so imports still flow one way:
+features -> detect -> score.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from molehunt.context import compute_context_daily
+from molehunt.detect.compiler import compile_rules
+from molehunt.detect.loader import active_rules, workspace_rule_paths
+from molehunt.detect.model_run import score_days
+from molehunt.detect.rule import Rule
+from molehunt.features.daily import compute_features, has_context
+from molehunt.score.risk import DEFAULT_SCORING, ScoringConfig, compute_scores
+from molehunt.store.database import Store, Transaction
+
+Progress = Callable[[str], None]
+DERIVED_TABLES = (
+    "features_raw",
+    "features",
+    "rule_hits",
+    "model_scores",
+    "daily_evidence",
+    "scores",
+)
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS detection_state (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS rule_hits (user VARCHAR, day DATE, rule_id VARCHAR, weight DOUBLE)",
+    "CREATE TABLE IF NOT EXISTS model_scores (user VARCHAR, day DATE, model_score DOUBLE)",
+    "CREATE TABLE IF NOT EXISTS scores (user VARCHAR, day DATE, score DOUBLE, rank INTEGER, "
+    "rule_score DOUBLE, model_score DOUBLE, booster DOUBLE)",
+)
+
+
+@dataclass(frozen=True)
+class DetectionSummary:
+    """What one `run_detection` call computed.
+
+    Args:
+        first_day: First day computed in this run (None: nothing new).
+        last_day: Last day computed so far (None: no events).
+        days: Days computed in this run.
+        user_days: User-days scored in this run.
+        rule_hits: Rule hits found in this run.
+        rules: Enabled rules.
+        context: Whether `context_daily` was joined.
+        recomputed: Whether everything was recomputed (first run or changed configuration).
+        seconds: Wall time.
+    """
+
+    first_day: date | None
+    last_day: date | None
+    days: int
+    user_days: int
+    rule_hits: int
+    rules: int
+    context: bool
+    recomputed: bool
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready mapping (dates as ISO strings).
+
+        Returns:
+            The fields.
+        """
+        data = asdict(self)
+        for key in ("first_day", "last_day"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+
+def _fingerprint(rules: list[Rule], detector: str, seed: int, config: ScoringConfig) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for package, name in (
+        ("molehunt.features", "features.yaml"),
+        ("molehunt.features", "domains.yaml"),
+    ):
+        digest.update((resources.files(package) / name).read_bytes())
+    digest.update(repr(sorted((r.to_dict()["id"], repr(r.to_dict())) for r in rules)).encode())
+    digest.update(f"{detector}|{seed}|{config!r}".encode())
+    return digest.hexdigest()
+
+
+def _state(connection: Transaction, key: str) -> str | None:
+    rows = connection.execute("SELECT value FROM detection_state WHERE key = ?", [key])
+    return str(rows[0][0]) if rows else None
+
+
+def _set_state(connection: Transaction, key: str, value: str) -> None:
+    connection.execute("INSERT OR REPLACE INTO detection_state VALUES (?, ?)", [key, value])
+
+
+def _prepare(connection: Transaction, fingerprint: str) -> tuple[date | None, bool]:
+    """Create tables; reset when the configuration changed; drop rows of unfinished runs."""
+    for statement in SCHEMA:
+        connection.execute(statement)
+    last = _state(connection, "last_day")
+    if _state(connection, "fingerprint") != fingerprint:
+        for table in (*DERIVED_TABLES, "user_host_first"):
+            connection.execute(f"DROP TABLE IF EXISTS {table}")
+        for statement in SCHEMA:
+            connection.execute(statement)
+        connection.execute("DELETE FROM detection_state")
+        _set_state(connection, "fingerprint", fingerprint)
+        return None, True
+    since = date.fromisoformat(last) if last else None
+    if since is not None:
+        existing = {r[0] for r in connection.execute("SELECT table_name FROM duckdb_tables()")}
+        for table in DERIVED_TABLES:
+            if table in existing:
+                connection.execute(f"DELETE FROM {table} WHERE day > ?", [since])
+    return since, since is None
+
+
+def _has_context_records(store: Store) -> bool:
+    """Tell whether any context (registry, clearances, HR events, travel) was ingested."""
+    tables = ("documents", "clearances", "hr_events", "travel")
+    union = " UNION ALL ".join(f"SELECT 1 FROM {table}" for table in tables)
+    return bool(store.query(f"SELECT EXISTS ({union})")[0][0])
+
+
+def run_detection(
+    store: Store,
+    until: date | None = None,
+    progress: Progress | None = None,
+    *,
+    rule_paths: Iterable[Path] = (),
+    detector: str = "isolation_forest",
+    seed: int = 0,
+    config: ScoringConfig = DEFAULT_SCORING,
+) -> DetectionSummary:
+    """Compute features, rule hits, model scores and risk scores for every new day.
+
+    Days after the last computed day and up to `until` (default: the last event day) are
+    computed; earlier days are never recomputed, so a day's score is what was known at its
+    end. A changed rule set, feature or domain list, detector or scoring recomputes all.
+
+    Args:
+        store: The workspace.
+        until: Last day to compute (inclusive).
+        progress: Called with a short stage description.
+        rule_paths: Extra rule files or folders (`--rules`), after `<workspace>/rules`.
+        detector: Key of `molehunt.detect.models.detectors`.
+        seed: Seed of the model.
+        config: Scoring weights.
+
+    Returns:
+        The summary.
+
+    Raises:
+        RuleError: A rule file is invalid.
+    """
+    started = time.perf_counter()
+    report = progress or (lambda _stage: None)
+    rules = active_rules([*workspace_rule_paths(store.root), *rule_paths])
+    newest = store.query("SELECT max(time)::DATE FROM events")[0][0]
+    end = min(until, newest) if until is not None and newest is not None else (until or newest)
+    with store.transaction() as connection:
+        since, recomputed = _prepare(connection, _fingerprint(rules, detector, seed, config))
+    if end is None or (since is not None and end <= since):
+        return DetectionSummary(None, since, 0, 0, 0, len(rules), False, recomputed, 0.0)
+    if _has_context_records(store):
+        report("context")
+        compute_context_daily(store, end)
+    with store.transaction() as connection:
+        report("features")
+        compute_features(connection, since, end)
+        context = has_context(connection)
+        report("rules")
+        hits = connection.execute(f"INSERT INTO rule_hits {compile_rules(rules, since, end)}")
+    report("model")
+    model = score_days(store, since, end, detector, seed)
+    store.register("new_model_scores", model)
+    try:
+        with store.transaction() as connection:
+            connection.execute("INSERT INTO model_scores SELECT * FROM new_model_scores")
+            report("scores")
+            user_days = compute_scores(connection, since, end, config)
+            days = connection.execute(
+                "SELECT min(day), count(DISTINCT day) FROM scores WHERE day > ?",
+                [since or date(1900, 1, 1)],
+            )[0]
+            _set_state(connection, "last_day", end.isoformat())
+    finally:
+        store.unregister("new_model_scores")
+    return DetectionSummary(
+        first_day=days[0],
+        last_day=end,
+        days=int(days[1]),
+        user_days=user_days,
+        rule_hits=int(hits[0][0]) if hits else 0,
+        rules=len(rules),
+        context=context,
+        recomputed=recomputed,
+        seconds=round(time.perf_counter() - started, 3),
+    )

@@ -1,0 +1,83 @@
+"""A tiny hand-written organisation: two weeks of normal days, then one day of chosen events."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from molehunt.ingest import ingest_events
+from molehunt.score import run_detection
+from molehunt.store import Store
+
+START = date(2010, 2, 1)
+TARGET = START + timedelta(days=22)  # a Tuesday
+PEOPLE = (("ALICE01", "Alice Ann Smith", "BOB0002"), ("BOB0002", "Bob Ben Jones", None))
+
+
+def _event(day: date, clock: str, user: str, **fields: Any) -> dict[str, Any]:
+    return {"time": f"{day.isoformat()}T{clock}Z", "user": user, **fields}
+
+
+def normal_days() -> list[dict[str, Any]]:
+    """Workdays before TARGET: each person logs on to their PC, mails a colleague, reads news."""
+    events = []
+    day = START
+    while day < TARGET:
+        if day.weekday() < 5:
+            for number, (user, _, _) in enumerate(PEOPLE):
+                host = f"PC-{number + 1}"
+                events += [
+                    _event(day, "09:00:00", user, host=host, channel="logon", action="logon"),
+                    _event(
+                        day,
+                        "10:00:00",
+                        user,
+                        host=host,
+                        channel="http",
+                        action="visit",
+                        object="http://cnn.com/a",
+                    ),
+                    _event(
+                        day,
+                        "11:00:00",
+                        user,
+                        host=host,
+                        channel="email",
+                        action="send",
+                        object="x.y@dtaa.com",
+                        sender=f"{user}@dtaa.com",
+                    ),
+                    _event(day, "17:00:00", user, host=host, channel="logon", action="logoff"),
+                ]
+        day += timedelta(days=1)
+    return events
+
+
+def build(store: Store, tmp: Path, target_events: list[dict[str, Any]]) -> None:
+    """Ingest the normal days plus TARGET's events, LDAP rows and a decoy, then detect."""
+    events = normal_days() + [
+        _event(TARGET, "08:00:00", "BOB0002", host="PC-2", channel="logon", action="logon")
+    ]
+    events += [
+        {
+            **event,
+            "time": f"{TARGET.isoformat()}T{event['time']}Z",
+            "user": event.get("user", "ALICE01"),
+        }
+        for event in target_events
+    ]
+    path = tmp / "events.jsonl"
+    path.write_text("".join(json.dumps(event) + "\n" for event in events), encoding="utf-8")
+    ingest_events(store, [path])
+    with store.transaction() as connection:
+        for user, name, boss in PEOPLE:
+            boss_name = next((n for u, n, _ in PEOPLE if u == boss), None)
+            connection.execute(
+                "INSERT INTO people VALUES ('2010-01', ?, ?, ?, 'Engineer', NULL, '1', 'R&D', "
+                "'Lab', 'T1', ?, 0, 1)",
+                [user, name, name.replace(" ", ".") + "@dtaa.com", boss_name],
+            )
+        connection.execute("INSERT INTO decoys VALUES ('C:\\secret\\plans.doc', 'PC-9', 0, 1)")
+    run_detection(store)

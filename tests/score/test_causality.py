@@ -1,0 +1,71 @@
+"""Causality: a day's score never depends on later data (events or LDAP snapshots)."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from molehunt.ingest import ingest_cert
+from molehunt.score import run_detection
+from molehunt.store import Store
+from tests.score.conftest import Simulated
+
+CUT_DAYS = 75
+
+
+def _truncate(source: Path, target: Path, cut: date) -> None:
+    """Copy a CERT folder keeping rows dated <= cut and LDAP snapshots of months <= cut's."""
+    (target / "LDAP").mkdir(parents=True)
+    for path in (source / "LDAP").glob("*.csv"):
+        if path.stem <= cut.strftime("%Y-%m"):
+            shutil.copy(path, target / "LDAP" / path.name)
+    for name in ("psychometric.csv", "decoy_file.csv"):
+        shutil.copy(source / name, target / name)
+    for name in ("logon.csv", "device.csv", "file.csv", "email.csv", "http.csv"):
+        with (
+            (source / name).open(encoding="utf-8") as reader,
+            (target / name).open("w", encoding="utf-8") as writer,
+        ):
+            writer.write(reader.readline())
+            for line in reader:
+                stamp = line.split(",", 3)[1]
+                if datetime.strptime(stamp[:10], "%m/%d/%Y").date() <= cut:
+                    writer.write(line)
+
+
+def _scores(workspace: Path, cut: date) -> list[tuple[object, ...]]:
+    with Store.open(workspace, read_only=True) as store:
+        return store.query(
+            "SELECT user, day, round(score, 9), rank, rule_score, round(model_score, 9), booster "
+            "FROM scores WHERE day <= ? ORDER BY day, user",
+            [cut],
+        )
+
+
+def test_scores_up_to_t_ignore_later_data(simulated: Simulated, tmp_path: Path) -> None:
+    with Store.open(simulated.workspace, read_only=True) as store:
+        first = store.query("SELECT min(day) FROM scores")[0][0]
+    cut = first + timedelta(days=CUT_DAYS)
+    _truncate(simulated.folder, tmp_path / "cut", cut)
+    with Store.open(tmp_path / "ws") as store:
+        ingest_cert(store, tmp_path / "cut")
+        run_detection(store)
+    full = _scores(simulated.workspace, cut)
+    assert full, "no scores before the cut"
+    assert _scores(tmp_path / "ws", cut) == full
+
+
+def test_incremental_runs_equal_one_run(simulated: Simulated, tmp_path: Path) -> None:
+    copy = tmp_path / "ws"
+    shutil.copytree(simulated.workspace, copy)
+    with Store.open(copy) as store:
+        store.query("DROP TABLE detection_state")
+        last = store.query("SELECT max(day) FROM scores")[0][0]
+        middle = last - timedelta(days=40)
+        run_detection(store, until=middle)
+        run_detection(store, until=middle + timedelta(days=1))
+        summary = run_detection(store)
+        assert summary.first_day == middle + timedelta(days=2)
+        assert not summary.recomputed
+    assert _scores(copy, last) == _scores(simulated.workspace, last)

@@ -1,0 +1,59 @@
+"""Explanations of a planted insider name the rules, the evidence events and the baselines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from molehunt.errors import ConfigError
+from molehunt.explain import explain_user, render_explanation
+from molehunt.score import daily_queue, export_scores, render_queue
+from molehunt.store import Store
+from tests.score.conftest import Simulated
+
+
+def test_cert3_insider_explained_with_evidence(simulated: Simulated) -> None:
+    incident = next(i for i in simulated.incidents if i.scenario == "cert-3")
+    with Store.open(simulated.workspace, read_only=True) as store:
+        explanation = explain_user(store, incident.user, incident.start)
+        text = render_explanation(explanation)
+    rules = {finding.rule_id: finding for finding in explanation.findings}
+    assert {"keylogger-download", "supervisor-pc-logon"} <= set(rules)
+    download = rules["keylogger-download"].evidence
+    assert any(
+        "keylogger" in (event.object or "") and event.action == "download" for event in download
+    )
+    assert all(event.source_line > 1 and event.event_id for event in download)
+    assert "Logon to the supervisor's PC" in text
+    assert explanation.score >= 50
+    json.dumps(explanation.to_dict())
+
+
+def test_contribution_text_compares_with_own_past_and_peers(simulated: Simulated) -> None:
+    incident = next(i for i in simulated.incidents if i.scenario == "cert-1")
+    with Store.open(simulated.workspace, read_only=True) as store:
+        explanation = explain_user(store, incident.user, incident.start)
+    removable = [c for c in explanation.contributions if c.feature == "files_to_removable"]
+    assert removable and "own usual" in removable[0].text and "peers" in removable[0].text
+
+
+def test_queue_and_export(simulated: Simulated, tmp_path: Path) -> None:
+    incident = next(i for i in simulated.incidents if i.scenario == "cert-3")
+    with Store.open(simulated.workspace, read_only=True) as store:
+        queue = daily_queue(store, incident.start, top=3)
+        assert [entry.rank for entry in queue] == [1, 2, 3]
+        assert incident.user in render_queue(queue)
+        rows = export_scores(store, tmp_path / "scores.csv")
+        count = store.query("SELECT count(*) FROM scores")[0][0]
+    assert rows == count
+    assert (tmp_path / "scores.csv").read_text(encoding="utf-8").startswith("user,day,score\n")
+
+
+def test_unknown_user_is_a_clear_error(simulated: Simulated) -> None:
+    with (
+        Store.open(simulated.workspace, read_only=True) as store,
+        pytest.raises(ConfigError, match="no score for user 'NOBODY'"),
+    ):
+        explain_user(store, "NOBODY")
