@@ -15,6 +15,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from molehunt.context import ingest_context
 from molehunt.ingest import ingest_cert
 from molehunt.score import run_detection
 from molehunt.simulate import SimulationConfig, simulate
@@ -42,6 +43,8 @@ def main() -> None:
     with Store.open(workspace) as store:
         started = time.perf_counter()
         ingest_cert(store, folder)
+        if (folder / "context").is_dir():
+            ingest_context(store, folder / "context")
         events = store.query("SELECT count(*), max(time)::DATE FROM events")[0]
         print(f"ingest: {time.perf_counter() - started:.1f} s, {events[0]:,} events")
         last = events[1]

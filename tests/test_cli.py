@@ -94,3 +94,13 @@ def test_evaluate_without_scores_says_run_detect(tmp_path: Path) -> None:
     code, _, err = run("-w", workspace, "evaluate", "--answers", str(ANSWERS), "--dataset", "5.2")
     assert code == 1
     assert "no scores: run `molehunt detect` first" in err
+
+
+def test_demo_tells_the_whole_story(tmp_path: Path) -> None:
+    code, out, err = run(
+        "-w", str(tmp_path / "ws"), "demo", "--users", "60", "--days", "60", "--top", "3"
+    )
+    assert code == 0, err
+    assert "8 planted insiders" in out
+    assert "4. today's queue:" in out
+    assert "risk" in out and "planted insiders" in out

@@ -1,0 +1,13 @@
+"""The `molehunt` command line: the only place that prints or exits.
+
+Commands live in one module per area; importing them registers them on `main`.
+"""
+
+from __future__ import annotations
+
+from molehunt.cli import demo_command, detect_commands, ingest_commands, status_command
+from molehunt.cli.base import main
+
+__all__ = ["main"]
+
+_REGISTERED = (demo_command, detect_commands, ingest_commands, status_command)
