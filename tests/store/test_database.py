@@ -48,3 +48,11 @@ def test_orphan_batch_file_removed_on_open(tmp_path: Path) -> None:
     orphan.write_bytes(b"partial")
     Store.open(tmp_path / "ws").close()
     assert not orphan.exists()
+
+
+def test_memory_limit_applied_and_bad_value_refused(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "ws", memory_limit="1GB") as store:
+        limit = store.query("SELECT current_setting('memory_limit')")[0][0]
+        assert limit == "953.6 MiB"  # DuckDB reports 1 GB (10^9 bytes) in MiB
+    with pytest.raises(WorkspaceError, match="bad memory limit 'lots'"):
+        Store.open(tmp_path / "ws", memory_limit="lots")

@@ -11,6 +11,7 @@ from rich.console import Console
 from molehunt import __version__
 from molehunt.errors import MolehuntError
 from molehunt.store import Store
+from molehunt.store.database import DEFAULT_MEMORY_LIMIT
 
 DEFAULT_WORKSPACE = ".molehunt"
 
@@ -18,8 +19,9 @@ DEFAULT_WORKSPACE = ".molehunt"
 class Context:
     """Options shared by every command, resolved once here and passed down."""
 
-    def __init__(self, workspace: Path, quiet: bool, debug: bool) -> None:
+    def __init__(self, workspace: Path, quiet: bool, debug: bool, memory_limit: str) -> None:
         self.workspace = workspace
+        self.memory_limit = memory_limit
         self.quiet = quiet
         self.debug = debug
         self.console = Console(highlight=False)
@@ -32,8 +34,8 @@ class Context:
         return not self.quiet and self.console.is_terminal
 
     def open_store(self, *, create: bool = True) -> Store:
-        """Open the workspace."""
-        return Store.open(self.workspace, create=create)
+        """Open the workspace (create it unless `create` is false)."""
+        return Store.open(self.workspace, create=create, memory_limit=self.memory_limit)
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -61,10 +63,17 @@ class MolehuntGroup(click.Group):
     show_default=True,
     help="Workspace folder (env MOLEHUNT_WORKSPACE).",
 )
+@click.option(
+    "--memory-limit",
+    envvar="MOLEHUNT_MEMORY_LIMIT",
+    default=DEFAULT_MEMORY_LIMIT,
+    show_default=True,
+    help="Memory cap of the embedded database (env MOLEHUNT_MEMORY_LIMIT); beyond it, spill.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 @click.version_option(__version__, prog_name="molehunt")
 @click.pass_context
-def main(ctx: click.Context, workspace: Path, quiet: bool, debug: bool) -> None:
+def main(ctx: click.Context, workspace: Path, memory_limit: str, quiet: bool, debug: bool) -> None:
     """molehunt: catch the insider while the copying happens."""
-    ctx.obj = Context(workspace, quiet, debug)
+    ctx.obj = Context(workspace, quiet, debug, memory_limit)

@@ -10,7 +10,6 @@ import click
 from rich.table import Table
 
 from molehunt.cli.base import Context, main, pass_context
-from molehunt.store import Store
 
 # -- detect, queue, explain, export, rules ------------------------------------------------------
 
@@ -84,7 +83,7 @@ def queue(obj: Context, day: datetime.datetime | None, top: int, as_json: bool) 
     """Rank the riskiest people of a day, with the reasons."""
     from molehunt.score import daily_queue, render_queue
 
-    with Store.open(obj.workspace, create=False) as store:
+    with obj.open_store(create=False) as store:
         entries = daily_queue(store, _day(day), top)
     if as_json:
         click.echo(json.dumps([entry.to_dict() for entry in entries], indent=2, default=str))
@@ -114,7 +113,7 @@ def explain(
     """Explain a person's score: contributions vs own past and peers, rules, evidence."""
     from molehunt.explain import explain_user, render_explanation
 
-    with Store.open(obj.workspace, create=False) as store:
+    with obj.open_store(create=False) as store:
         explanation = explain_user(store, user, _day(day), rule_paths)
     if as_json:
         click.echo(json.dumps(explanation.to_dict(), indent=2, default=str))
@@ -134,7 +133,7 @@ def export_scores_command(obj: Context, out: Path) -> None:
     """Write user,day,score for every active user-day (the score as known that day)."""
     from molehunt.score import export_scores
 
-    with Store.open(obj.workspace, create=False) as store:
+    with obj.open_store(create=False) as store:
         rows = export_scores(store, out)
     obj.console.print(f"wrote {rows:,} user-days to {out}")
 
@@ -219,7 +218,7 @@ def evaluate(obj: Context, answers_dir: Path, dataset: str | None, as_json: bool
     from molehunt.evaluate import evaluate as run_evaluation
     from molehunt.evaluate import render_evaluation
 
-    with Store.open(obj.workspace, create=False) as store:
+    with obj.open_store(create=False) as store:
         result = run_evaluation(store, answers_dir, dataset)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))

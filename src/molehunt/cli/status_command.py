@@ -8,7 +8,6 @@ import click
 from rich.table import Table
 
 from molehunt.cli.base import Context, main, pass_context
-from molehunt.store import Store
 from molehunt.store.status import workspace_status
 
 
@@ -17,7 +16,7 @@ from molehunt.store.status import workspace_status
 @pass_context
 def status(obj: Context, as_json: bool) -> None:
     """Show what the workspace holds: sources, events per channel, dates, users, rejects."""
-    with Store.open(obj.workspace, create=False) as store:
+    with obj.open_store(create=False) as store:
         summary = workspace_status(store)
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))

@@ -17,6 +17,9 @@ from molehunt.errors import WorkspaceError
 from molehunt.events import EVENT_COLUMNS
 
 DATABASE_FILE = "molehunt.duckdb"
+# DuckDB's own default is 80% of RAM; a bound keeps detection inside its 4 GB budget by
+# spilling to disk instead.
+DEFAULT_MEMORY_LIMIT = "3GB"
 EVENTS_DIR = "events"
 
 
@@ -70,13 +73,22 @@ class Store:
     # -- lifecycle -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, root: Path | str, *, create: bool = True, read_only: bool = False) -> Store:
+    def open(
+        cls,
+        root: Path | str,
+        *,
+        create: bool = True,
+        read_only: bool = False,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    ) -> Store:
         """Open (and if needed create or migrate) the workspace at `root`.
 
         Args:
             root: Workspace folder.
             create: Create the workspace when it does not exist.
             read_only: Open without write access (no migration, no clean-up).
+            memory_limit: DuckDB's memory cap (e.g. '3GB'); larger work spills to
+                `<workspace>/.tmp`.
 
         Returns:
             The open store.
@@ -104,7 +116,7 @@ class Store:
             raise WorkspaceError(f"cannot open workspace database {database}: {first}") from error
         store = cls(root, connection)
         try:
-            store._configure()
+            store._configure(memory_limit)
             if not read_only:
                 store._migrate()
                 store._remove_orphan_batches()
@@ -126,12 +138,18 @@ class Store:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _configure(self) -> None:
+    def _configure(self, memory_limit: str) -> None:
         # Row order is carried by explicit columns (source_line, day); unordered writes are
         # parallel (Parquet COPY ~15% faster).
         self._connection.execute("SET preserve_insertion_order = false")
         self._connection.execute("SET TimeZone = 'UTC'")
         self._connection.execute(f"SET temp_directory = '{self.root / '.tmp'}'")
+        try:
+            self._connection.execute(f"SET memory_limit = {_sql_string(memory_limit)}")
+        except duckdb.Error as error:
+            raise WorkspaceError(
+                f"bad memory limit {memory_limit!r}: expected a size such as 3GB or 500MB"
+            ) from error
 
     def _schema_version(self) -> int | None:
         tables = {row[0] for row in self._connection.execute("SHOW TABLES").fetchall()}
