@@ -198,3 +198,17 @@ def test_context_daily_purview_last_day_is_known_from_the_notice(tmp_path: Path)
     assert daily[("AAA0001", "2010-03-10")]["departing"] is True
     assert daily[("AAA0001", "2010-03-16")]["departing"] is False
     assert daily[("AAA0001", "2010-03-16")]["after_departure"] == 1
+
+
+@pytest.mark.parametrize("cut", ["2010-01-06", "2010-01-18", "2010-01-22"])
+def test_context_daily_incremental_run_equals_full_run(tmp_path: Path, cut: str) -> None:
+    since = datetime.date.fromisoformat(cut)
+    with _workspace(tmp_path) as store:
+        compute_context_daily(store)
+        full = _daily(store)
+        labels = store.query("SELECT * FROM event_labels ORDER BY source_id, source_line")
+        compute_context_daily(store, since)
+        added = compute_context_daily(store, since=since)
+        assert added == sum(1 for user, day in full if day > cut)
+        assert _daily(store) == full
+        assert store.query("SELECT * FROM event_labels ORDER BY source_id, source_line") == labels

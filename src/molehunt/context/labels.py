@@ -12,6 +12,8 @@ per file, attachment-carrying email and upload event).
 
 from __future__ import annotations
 
+import datetime
+
 from molehunt.context.marking import marking_rank_sql
 from molehunt.context.scale import CANONICAL_LEVELS, level_lookup, scales
 from molehunt.store import Store
@@ -25,16 +27,17 @@ _GLOB_REGEX = (
 )
 
 _ITEMS = """
+recent AS (SELECT * FROM events WHERE {since} IS NULL OR time >= ({since} + 1)::TIMESTAMP),
 items AS (
-    SELECT source_id, source_line, "user", trim(object) AS item, content FROM events
+    SELECT source_id, source_line, "user", trim(object) AS item, content FROM recent
     WHERE channel = 'file' AND object IS NOT NULL
     UNION ALL
-    SELECT source_id, source_line, "user", trim(a.item), NULL FROM events,
+    SELECT source_id, source_line, "user", trim(a.item), NULL FROM recent,
         unnest(string_split(attachment_names, ';')) AS a(item)
     WHERE channel = 'email' AND coalesce(attachment_names, '') <> ''
     UNION ALL
     SELECT source_id, source_line, "user",
-        regexp_extract(regexp_replace(object, '[?#].*$', ''), '[^/]+$'), NULL FROM events
+        regexp_extract(regexp_replace(object, '[?#].*$', ''), '[^/]+$'), NULL FROM recent
     WHERE channel = 'http' AND action = 'upload'
 ),
 named AS (
@@ -83,21 +86,50 @@ def _level_lookup(store: Store) -> dict[str, int]:
     return lookup
 
 
-def label_events(store: Store) -> dict[str, int]:
+def registry_signature(store: Store) -> str:
+    """A fingerprint of everything labels depend on besides events (registry, custom levels).
+
+    Args:
+        store: The workspace.
+
+    Returns:
+        Text that changes whenever the document registry or the custom level names change.
+    """
+    documents = store.query(
+        "SELECT count(*), coalesce(sum(hash(doc_key, match_kind, level_rank, compartments, "
+        "name, content_hash)), 0) FROM documents"
+    )[0]
+    levels = store.query(
+        "SELECT count(*), coalesce(sum(hash(scale, level_key, level_rank)), 0) FROM level_names"
+    )[0]
+    return f"{documents[0]}:{documents[1]}:{levels[0]}:{levels[1]}"
+
+
+def label_events(store: Store, since: datetime.date | None = None) -> dict[str, int]:
     """(Re)build `item_labels` and `event_labels` from the events and the document registry.
 
     Args:
         store: The workspace (events and context ingested).
+        since: Label only events after this day, keeping earlier labels (incremental runs
+            with an unchanged registry); None relabels everything.
 
     Returns:
-        Labelled events per basis (path, name, glob, marking, unknown).
+        Labelled events per basis (path, name, glob, marking, unknown), for the whole table.
     """
     lookup = _level_lookup(store)
     marking_name = marking_rank_sql("name", lookup)
     marking_content = marking_rank_sql("content", lookup)
-    with_items = f"WITH {_ITEMS},{_hits_sql(marking_name, marking_content)}"
+    literal = "NULL::DATE" if since is None else f"DATE '{since.isoformat()}'"
+    items = _ITEMS.format(since=literal)
+    with_items = f"WITH {items},{_hits_sql(marking_name, marking_content)}"
+    stale = (
+        "WHERE (source_id, source_line) IN (SELECT source_id, source_line FROM events "
+        f"WHERE time >= ({literal} + 1)::TIMESTAMP)"
+        if since is not None
+        else ""
+    )
     with store.transaction() as connection:
-        connection.execute("DELETE FROM item_labels")
+        connection.execute(f"DELETE FROM item_labels {stale}")
         connection.execute(
             f"""INSERT INTO item_labels {with_items}
             SELECT source_id, source_line, item, max(rank) AS level_rank,
@@ -107,16 +139,17 @@ def label_events(store: Store) -> dict[str, int]:
                 arg_max(content_hash, rank * 10 + strength) AS content_hash
             FROM hits GROUP BY source_id, source_line, item"""
         )
-        connection.execute("DELETE FROM event_labels")
+        connection.execute(f"DELETE FROM event_labels {stale}")
         connection.execute(
-            f"""INSERT INTO event_labels WITH {_ITEMS},
+            f"""INSERT INTO event_labels WITH {items},
             targets AS (SELECT DISTINCT source_id, source_line FROM items),
             best AS (
                 SELECT source_id, source_line, max(level_rank) AS level_rank,
                     list_sort(list_distinct(flatten(list(compartments)))) AS compartments,
                     arg_max(basis, level_rank) AS basis, arg_max(item, level_rank) AS document,
                     arg_max(content_hash, level_rank) AS content_hash
-                FROM item_labels GROUP BY source_id, source_line
+                FROM item_labels SEMI JOIN targets USING (source_id, source_line)
+                GROUP BY source_id, source_line
             )
             SELECT t.source_id, t.source_line, b.level_rank, {_LEVELS}[b.level_rank + 1],
                 coalesce(b.compartments, []::VARCHAR[]), coalesce(b.basis, 'unknown'),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 
-from molehunt.context.labels import label_events
+from molehunt.context.labels import label_events, registry_signature
 from molehunt.context.leaver import seal_leaver_records
 from molehunt.store import Store
 
@@ -26,7 +26,8 @@ _ACTIVITY = """
 ev AS (
     SELECT "user", time::DATE AS day, channel, action, removable, object, sender,
         source_id, source_line
-    FROM events WHERE {until} IS NULL OR time < ({until} + 1)::TIMESTAMP
+    FROM events WHERE ({until} IS NULL OR time < ({until} + 1)::TIMESTAMP)
+        AND ({since} IS NULL OR time >= ({since} - {lookback_all})::TIMESTAMP)
 ),
 org AS (
     SELECT coalesce(list(DISTINCT lower(split_part(email, '@', 2))), []::VARCHAR[]) AS domains
@@ -97,7 +98,8 @@ base AS (
             AND l.known_day <= d.day AND l.last_day < d.day) AS last_departure
     FROM days d LEFT JOIN activity a USING ("user", day) LEFT JOIN touched t USING ("user", day)
         LEFT JOIN clr c ON c.user_id = d."user"
-    WHERE {until} IS NULL OR d.day <= {until}
+    WHERE ({until} IS NULL OR d.day <= {until})
+        AND ({since} IS NULL OR d.day >= {since} - {lookback_all})
 ),
 state AS (
     SELECT b.*,
@@ -138,19 +140,30 @@ SELECT "user", day, classified_read, classified_removable, classified_emailed,
 FROM state"""
 
 
-def context_daily_sql(until: datetime.date | None) -> str:
-    """Return the query computing `context_daily` rows for every day up to `until`.
+def _date(day: datetime.date | None) -> str:
+    return "NULL::DATE" if day is None else f"DATE '{day.isoformat()}'"
+
+
+def context_daily_sql(until: datetime.date | None, since: datetime.date | None = None) -> str:
+    """Return the query computing `context_daily` rows for the days in (since, until].
+
+    Events are read from `LOOKBACK_DAYS` before `since` on, which is all the rows of later
+    days depend on, so an incremental run gives the rows a full run would.
 
     Args:
         until: Last day to compute (None: all data).
+        since: Last day already computed (None: from the first day).
 
     Returns:
         A SELECT with the columns of `context_daily`, in order.
     """
-    literal = "NULL::DATE" if until is None else f"DATE '{until.isoformat()}'"
     body = f"WITH {_ACTIVITY},{_CONTEXT}{_SELECT}"
+    if since is not None:
+        body = f"SELECT * FROM ({body}) WHERE day > {_date(since)}"
     return body.format(
-        until=literal,
+        until=_date(until),
+        since=_date(since),
+        lookback_all=LOOKBACK_DAYS,
         notice_kinds=NOTICE_KINDS,
         stressor_kinds=STRESSOR_KINDS,
         stressor_days=STRESSOR_DAYS,
@@ -160,24 +173,41 @@ def context_daily_sql(until: datetime.date | None) -> str:
 
 
 def compute_context_daily(
-    store: Store, until: datetime.date | None = None, *, relabel: bool = True
+    store: Store,
+    until: datetime.date | None = None,
+    *,
+    since: datetime.date | None = None,
+    relabel: bool = True,
 ) -> int:
-    """Rebuild `context_daily` (and seal leaver records whose last day has passed).
+    """Compute `context_daily` for (since, until] (and seal leaver records now due).
+
+    With `since`, rows up to `since` are kept as they are (a day's signals are what was known
+    at its end) and only later days are computed; events are relabelled only after `since`
+    unless the document registry changed since the last labelling.
 
     Args:
         store: The workspace (events and context ingested).
         until: Last day to compute; None computes every day with data. Rows after `until`
             are not kept, so the table holds exactly what was knowable by then.
-        relabel: Rebuild `event_labels` first (turn off when it is known to be current).
+        since: Last day already computed (None: rebuild everything).
+        relabel: Label events first (turn off when labels are known to be current).
 
     Returns:
         The number of user-day rows written.
     """
     if relabel:
-        label_events(store)
+        signature = registry_signature(store)
+        known = store.query("SELECT value FROM meta WHERE key = 'labels_registry'")
+        label_events(store, since if known and known[0][0] == signature else None)
+        with store.transaction() as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('labels_registry', ?)", [signature]
+            )
     with store.transaction() as connection:
-        connection.execute("DELETE FROM context_daily")
-        connection.execute(f"INSERT INTO context_daily {context_daily_sql(until)}")
-    count = int(store.query("SELECT count(*) FROM context_daily")[0][0])
+        if since is None:
+            connection.execute("DELETE FROM context_daily")
+        else:
+            connection.execute("DELETE FROM context_daily WHERE day > ?", [since])
+        added = connection.execute(f"INSERT INTO context_daily {context_daily_sql(until, since)}")
     seal_leaver_records(store, until)
-    return count
+    return int(added[0][0]) if added else 0
