@@ -172,7 +172,7 @@ def run_detection(
         return DetectionSummary(None, since, 0, 0, 0, len(rules), False, recomputed, 0.0)
     if _has_context_records(store):
         report("context")
-        compute_context_daily(store, end)
+        compute_context_daily(store, end, since=since)
     with store.transaction() as connection:
         report("features")
         compute_features(connection, since, end)
