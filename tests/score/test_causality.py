@@ -69,3 +69,16 @@ def test_incremental_runs_equal_one_run(simulated: Simulated, tmp_path: Path) ->
         assert summary.first_day == middle + timedelta(days=2)
         assert not summary.recomputed
     assert _scores(copy, last) == _scores(simulated.workspace, last)
+    features = "SELECT * FROM features ORDER BY user, day"
+    with Store.open(copy) as split, Store.open(simulated.workspace) as whole:
+        parts, wholes = split.query(features), whole.query(features)
+    assert len(parts) == len(wholes)
+    for part, full in zip(parts, wholes, strict=True):
+        assert all(_same(a, b) for a, b in zip(part, full, strict=True)), (part, full)
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal, or floats equal up to summation order (peer statistics add in any order)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1e-9 * max(1.0, abs(b))
+    return a == b

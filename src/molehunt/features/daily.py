@@ -84,6 +84,7 @@ def derived_features_sql(since: date | None, until: date, context: bool) -> str:
     """
     features = load_features()
     windows: list[str] = []
+    history: list[str] = ["count(*) AS earlier"]
     peers: list[str] = []
     outputs: list[str] = []
     for f in features:
@@ -110,7 +111,10 @@ def derived_features_sql(since: date | None, until: date, context: bool) -> str:
                 f" AS z_peer_{x}",
             ]
         if f.first:
-            windows.append(f"coalesce(max({x}) OVER past, 0) AS ever_{x}")
+            history.append(f"max({x}) AS ever_{x}")
+            windows.append(
+                f"greatest(coalesce(max({x}) OVER past, 0), coalesce(h.ever_{x}, 0)) AS ever_{x}"
+            )
             outputs.append(
                 f"CASE WHEN prior_days >= {WARM_UP_DAYS} AND {x} > 0 AND ever_{x} = 0 "
                 f"THEN 1.0::DOUBLE ELSE 0.0::DOUBLE END AS first_{x}"
@@ -122,13 +126,29 @@ def derived_features_sql(since: date | None, until: date, context: bool) -> str:
     context_join = (
         "LEFT JOIN context_daily c ON c.user = p.user AND c.day = p.day" if context else ""
     )
+    # Only the new days and each person's last BASELINE_DAYS earlier rows enter the windows;
+    # what the windows need from further back (how many active days, whether a behaviour was
+    # ever seen) comes from one grouped pass, so a one-day run does not re-window the past.
     return f"""
-    WITH w AS (
-        SELECT r.*, count(*) OVER past AS prior_days, {", ".join(windows)}
-        FROM features_raw r
-        WINDOW past AS (PARTITION BY user ORDER BY day
+    WITH h AS (
+        SELECT user, {", ".join(history)} FROM features_raw
+        WHERE day <= {_day(since)} GROUP BY user),
+    recent AS (
+        SELECT * FROM features_raw WHERE day > {_day(since)} AND day <= {_day(until)}
+        UNION ALL
+        SELECT * EXCLUDE (newest) FROM (
+            SELECT *, row_number() OVER (PARTITION BY user ORDER BY day DESC) AS newest
+            FROM features_raw WHERE day <= {_day(since)})
+        WHERE newest <= {BASELINE_DAYS}),
+    w AS (
+        SELECT r.*,
+            count(*) OVER past + greatest(coalesce(h.earlier, 0) - {BASELINE_DAYS}, 0)
+                AS prior_days,
+            {", ".join(windows)}
+        FROM recent r LEFT JOIN h ON h.user = r.user
+        WINDOW past AS (PARTITION BY r.user ORDER BY r.day
                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
-               own AS (PARTITION BY user ORDER BY day
+               own AS (PARTITION BY r.user ORDER BY r.day
                        ROWS BETWEEN {BASELINE_DAYS} PRECEDING AND 1 PRECEDING)),
     p AS (
         SELECT w.*, {", ".join(peers)} FROM w
