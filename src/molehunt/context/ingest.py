@@ -89,11 +89,7 @@ class ContextPlan:
         columns: dict[str, list[str]] = {field: [] for field in self.fmt.fields}
         lines: list[int] = []
         rejects: list[LineReject] = []
-        raw_lines = chunk.data.split(b"\n")
-        if chunk.data.endswith(b"\n"):
-            raw_lines.pop()
-        for offset, raw in enumerate(raw_lines):
-            number = chunk.first_line + offset
+        for number, raw in chunk.numbered_lines():
             values, reason = self._parse_object(raw)
             if values is None:
                 text = raw.rstrip(b"\r").decode("utf-8", errors="replace")

@@ -109,11 +109,7 @@ def _split_exact(chunk: Chunk, names: list[str]) -> tuple[pa.Table, list[LineRej
     columns: list[list[str]] = [[] for _ in names]
     good_lines: list[int] = []
     rejects: list[LineReject] = []
-    lines = chunk.data.split(b"\n")
-    if chunk.data.endswith(b"\n"):
-        lines.pop()
-    for offset, raw in enumerate(lines):
-        number = chunk.first_line + offset
+    for number, raw in chunk.numbered_lines():
         fields, reason = _split_line(raw, width)
         if fields is None:
             rejects.append(LineReject(number, reason, _show(raw)))
@@ -154,8 +150,8 @@ def line_texts(chunk: Chunk, numbers: list[int]) -> list[str]:
     """Return the text of the given physical lines of a chunk (for reject records)."""
     if not numbers:
         return []
-    lines = chunk.data.split(b"\n")
-    return [_show(lines[number - chunk.first_line]) for number in numbers]
+    lines = dict(chunk.numbered_lines())
+    return [_show(lines[number]) for number in numbers]
 
 
 def split_header(raw: bytes) -> list[str]:

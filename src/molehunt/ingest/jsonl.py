@@ -61,11 +61,7 @@ class JsonLinesPlan:
         columns: dict[str, list[str | None]] = {name: [] for name in INPUT_FIELDS}
         lines: list[int] = []
         rejects: list[LineReject] = []
-        raw_lines = chunk.data.split(b"\n")
-        if chunk.data.endswith(b"\n"):
-            raw_lines.pop()
-        for offset, raw in enumerate(raw_lines):
-            number = chunk.first_line + offset
+        for number, raw in chunk.numbered_lines():
             text = raw.rstrip(b"\r").decode("utf-8", errors="replace")
             reason = ""
             try:

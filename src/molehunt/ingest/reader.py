@@ -47,6 +47,13 @@ class Chunk:
         """Offset just past the chunk."""
         return self.start + len(self.data)
 
+    def numbered_lines(self) -> list[tuple[int, bytes]]:
+        """Return (line number, raw line without its newline) for every physical line."""
+        lines = self.data.split(b"\n")
+        if self.data.endswith(b"\n"):
+            lines.pop()
+        return list(enumerate(lines, start=self.first_line))
+
 
 def is_gzip(path: Path) -> bool:
     """Tell whether `path` holds gzip data (by its magic bytes, not its name)."""
