@@ -159,6 +159,18 @@ class Rule:
             source=source,
         )
 
+    @property
+    def habituates(self) -> bool:
+        """Whether repeats weaken the rule in full (not for `policy` or `sequence` rules).
+
+        A policy violation (need-to-know) or a step of a sequence already under way (job search
+        after it started) keeps counting; the score stage weakens their repeats less.
+
+        Returns:
+            True unless the rule is tagged `policy` or `sequence`.
+        """
+        return not {"policy", "sequence"} & set(self.tags)
+
     def to_dict(self) -> dict[str, Any]:
         """Return the YAML mapping of this rule (round-trips through `from_dict`).
 

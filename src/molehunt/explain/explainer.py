@@ -8,14 +8,21 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from molehunt.context import leaver_record
 from molehunt.detect.loader import list_rules, workspace_rule_paths
 from molehunt.detect.rule import Rule
 from molehunt.errors import ConfigError
+from molehunt.explain.classified import classified_movements
 from molehunt.explain.finding import Contribution, EvidenceEvent, Explanation, Finding
 from molehunt.features.catalog import base_feature, load_features
 from molehunt.features.enrich import enriched_events_sql
 from molehunt.score.queue import resolve_day
-from molehunt.score.risk import DEFAULT_SCORING, ScoringConfig, booster_sql
+from molehunt.score.risk import (
+    DEFAULT_SCORING,
+    ScoringConfig,
+    accumulated_sql,
+    score_from_total,
+)
 from molehunt.store.database import Store
 
 MAX_EVIDENCE = 50
@@ -97,19 +104,17 @@ def counterfactual_scores(
         Booster name -> score (only boosters that changed something).
     """
     result: dict[str, float] = {}
+    reference = store.query("SELECT reference FROM score_reference WHERE day = ?", [day])
+    features = store.query_dicts("SELECT * FROM features WHERE user = ? AND day = ?", [user, day])
+    if not reference or not features:
+        return result
     for name, _weight in config.boosters:
-        rows = store.query(
-            f"""SELECT sum(e.evidence * {booster_sql(config, name)}
-                    * pow({config.decay!r}, datediff('day', e.day, ?::DATE))),
-                max(CASE WHEN coalesce(f.{name}, 0) > 0 THEN 1 ELSE 0 END)
-            FROM daily_evidence e JOIN features f ON f.user = e.user AND f.day = e.day
-            WHERE e.user = ? AND e.evidence > 0 AND e.day <= ?::DATE
-                AND e.day > ?::DATE - INTERVAL {config.memory_days} DAY""",
-            [day, user, day, day],
-        )
-        total, active = rows[0]
-        if active:
-            result[name] = 100 * (1 - math.exp(-(total or 0.0) / config.scale))
+        if not features[0].get(name):
+            continue
+        query = accumulated_sql(day - timedelta(days=1), day, config, without=name, user=user)
+        rows = store.query(f"SELECT total FROM ({query})")
+        if rows:
+            result[name] = score_from_total(float(rows[0][0]), float(reference[0][0]))
     return result
 
 
@@ -161,6 +166,10 @@ def explain_user(
         for rule in hit_rules
     ]
     score = scored[0]
+    notice = bool(features.get("notice_today"))
+    movements = classified_movements(
+        store, user, day, lookback=notice or bool(features.get("departing"))
+    )
     return Explanation(
         user=user,
         day=day,
@@ -173,4 +182,16 @@ def explain_user(
         findings=findings,
         contributions=[_contribution(name, features) for name in _notable(features, hit_rules)],
         without_booster=counterfactual_scores(store, user, day),
+        classified=movements,
+        classified_text=[m.text(day, notice) for m in movements],
+        leaver=_leaver(store, user, day),
     )
+
+
+def _leaver(store: Store, user: str, day: date) -> dict[str, Any] | None:
+    """Return the person's sealed leaver record if their last day is on or before `day`."""
+    tables = {str(row[0]) for row in store.query("SELECT table_name FROM duckdb_tables()")}
+    if "leaver_records" not in tables:
+        return None
+    record = leaver_record(store, user)
+    return record if record is not None and record["last_day"] <= day else None

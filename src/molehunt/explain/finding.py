@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from molehunt.explain.classified import ClassifiedMovement
+
 
 @dataclass(frozen=True)
 class EvidenceEvent:
@@ -120,6 +122,11 @@ class Explanation:
         findings: Rule hits with evidence.
         contributions: Feature comparisons (values far from own past or peers).
         without_booster: Booster name -> the score had that booster been absent.
+        classified: Classified documents moved out (the day, or the 90-day lookback on a
+            notice day or while departing), by channel, level and compartment.
+        classified_text: The same in words.
+        leaver: The sealed leaver record (`molehunt.context.leaver_record`) when its last
+            working day is on or before the day.
     """
 
     user: str
@@ -133,6 +140,9 @@ class Explanation:
     findings: list[Finding]
     contributions: list[Contribution]
     without_booster: dict[str, float]
+    classified: list[ClassifiedMovement] = field(default_factory=list)
+    classified_text: list[str] = field(default_factory=list)
+    leaver: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready mapping.
@@ -152,4 +162,14 @@ class Explanation:
             "findings": [finding.to_dict() for finding in self.findings],
             "contributions": [c.to_dict() for c in self.contributions],
             "without_booster": dict(self.without_booster),
+            "classified": [m.to_dict() for m in self.classified],
+            "classified_text": list(self.classified_text),
+            "leaver": _leaver_json(self.leaver),
         }
+
+
+def _leaver_json(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Return a leaver record with its dates as ISO text."""
+    if record is None:
+        return None
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in record.items()}

@@ -23,6 +23,9 @@ def render_explanation(explanation: Explanation) -> str:
         f"  rules {e.rule_score:.0f} points, model percentile {e.model_score:.3f}, "
         f"context booster x{e.booster:.2f}",
     ]
+    if e.classified_text:
+        lines.append("classified material moved out:")
+        lines += [f"  - {text}" for text in e.classified_text]
     if e.contributions:
         lines.append("what was unusual:")
         lines += [f"  - {c.text}" for c in e.contributions]
@@ -43,4 +46,12 @@ def render_explanation(explanation: Explanation) -> str:
         lines.append("no rule hit this day; the score carries earlier evidence or the model's view")
     for name, score in e.without_booster.items():
         lines.append(f"without booster {name}: risk {score:.1f}")
+    if e.leaver is not None:
+        summary = e.leaver["summary"]
+        state = "verified" if e.leaver["verified"] else "HASH MISMATCH"
+        lines.append(
+            f"leaver record (last working day {summary['last_working_day']}, sha256 "
+            f"{e.leaver['sha256'][:16]}..., {state}): {summary['classified_documents']} "
+            f"classified documents touched from {summary['window']['from']}"
+        )
     return "\n".join(lines)

@@ -1,10 +1,22 @@
-"""One risk score (0-100) per active user-day: rule hits + model + context boosters + decay.
+"""One risk score (0-100) per active user-day: calibrated rule points, model, boosters, memory.
 
-evidence_d    = min(sum of habituated rule weights hit on d, 100) + model_points_d
-model_points  = MODEL_WEIGHT * max(0, (model_score - MODEL_FLOOR) / (1 - MODEL_FLOOR))
-boosted_d     = evidence_d * booster_d   (booster_d = 1 + context terms, only if evidence_d > 0)
-accumulated_d = sum over the last MEMORY_DAYS days d' <= d of boosted_d' * DECAY ** (d - d')
-score_d       = 100 * (1 - exp(-accumulated_d / SCALE))
+points_d      = sum over rules hit on d of weight * rarity / (1 + repeats)
+                rarity  = max(floor, min(1, log10(people / people hit) / FULL) ** POWER), over the
+                          previous RARITY_DAYS days (with a prior of 1 hit in RARITY_PRIOR people)
+                repeats = days the same rule hit the same person in the previous 30 days
+evidence_d    = min(points_d, 100) + model_points_d
+boosted_d     = evidence_d + (booster_d - 1) * max(0, evidence_d - BOOST_FLOOR)
+                (booster_d = 1 + context terms: departing, stressors, priority, travel)
+total_d       = sum over the last MEMORY_DAYS days d' <= d of boosted_d' * (DECAY ** (d - d')
+                + SLOW_WEIGHT * SLOW_DECAY ** (d - d'))
+                + on a notice day: LOOKBACK_WEIGHT * the undecayed boosted evidence of those days
+reference_d   = max(REFERENCE_FLOOR, the (1 - ALERT_RATE) quantile of every person's total
+                over the previous CALIBRATION_DAYS days)
+score_d       = 100 * (1 - 2 ** (-total_d / reference_d))
+
+So a score of OPERATING_THRESHOLD (50) means "as much evidence as the top ALERT_RATE of the
+population's recent days": the threshold is a stated alert volume on any institute, real or
+simulated, and it is learned causally (only days before d set the reference of d).
 """
 
 from __future__ import annotations
@@ -13,6 +25,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from molehunt.store.database import Transaction
+
+OPERATING_THRESHOLD = 50.0
+NOTICE_KINDS = ("resignation_notice", "termination")
 
 
 @dataclass(frozen=True)
@@ -23,18 +38,46 @@ class ScoringConfig:
         model_weight: Points for a user-day the model ranks above every training day.
         model_floor: Model percentile below which the model adds nothing.
         habituation_days: Window in which repeats of a rule for a person weaken it.
-        decay: Daily retention of past evidence (0.9: half-life about 6.6 days).
+        policy_habituation: How much a repeat weakens a rule tagged `policy` or `sequence`
+            compared with other rules (0: every repeat counts in full).
+        rarity_days: Days of population history that set a rule's rarity.
+        rarity_full: A rule hitting at most 10 ** -rarity_full of user-days counts in full.
+        rarity_power: Exponent of the rarity share (2: a rule on 1% of user-days keeps 44%,
+            on 10% keeps 11%).
+        rarity_floor: Least share of its weight a rule keeps however common it is.
+        rarity_prior: Pseudo user-days (with one pseudo hit) of a rule with no history.
+        decay: Daily retention of past evidence (0.75: half-life about 2.4 days).
+        slow_decay: Daily retention of the slow memory (0.97: half-life about 23 days), which
+            keeps sustained low-and-slow patterns (slow leaks, growing personal mail) in view.
+        slow_weight: Weight of the slow memory against the fast one.
         memory_days: Days of past evidence summed.
-        scale: Evidence points that give a score of 63.
+        lookback_weight: Share of the last `memory_days` of evidence (undecayed) a resignation
+            or termination notice adds on its day (the departing-user lookback).
+        boost_floor: Evidence points a booster leaves unmultiplied (noise stays noise).
+        alert_rate: Share of recent user-days whose total sets the score 50 reference.
+        calibration_days: Days of past totals the reference is taken from.
+        reference_floor: Least reference (evidence points), for quiet institutes and start-up.
         boosters: Context column -> added multiplier when true / positive.
     """
 
     model_weight: float = 20.0
     model_floor: float = 0.995
     habituation_days: int = 30
-    decay: float = 0.9
+    policy_habituation: float = 0.25
+    rarity_days: int = 60
+    rarity_full: float = 3.0
+    rarity_power: float = 2.0
+    rarity_floor: float = 0.05
+    rarity_prior: float = 1000.0
+    decay: float = 0.75
+    slow_decay: float = 0.97
+    slow_weight: float = 0.1
     memory_days: int = 90
-    scale: float = 50.0
+    lookback_weight: float = 1.0
+    boost_floor: float = 10.0
+    alert_rate: float = 0.002
+    calibration_days: int = 60
+    reference_floor: float = 35.0
     boosters: tuple[tuple[str, float], ...] = (
         ("departing", 0.5),
         ("stressors", 0.25),
@@ -44,6 +87,10 @@ class ScoringConfig:
 
 
 DEFAULT_SCORING = ScoringConfig()
+
+
+def _low(since: date | None) -> str:
+    return "DATE '1900-01-01'" if since is None else f"DATE '{since.isoformat()}'"
 
 
 def booster_sql(config: ScoringConfig, without: str | None = None) -> str:
@@ -64,42 +111,101 @@ def booster_sql(config: ScoringConfig, without: str | None = None) -> str:
     return "(1 + " + " + ".join(terms or ["0"]) + ")"
 
 
-def habituated_points_sql(since: date | None, config: ScoringConfig) -> str:
-    """Return (user, day, points): rule weights, each divided by 1 + its recent repeats.
+def rarity_sql(since: date | None, config: ScoringConfig) -> str:
+    """Return (rule_id, day, rarity): how rare each rule was in the population before the day.
 
-    A rule that already hit the same person on k of the previous `habituation_days` days
-    adds weight / (1 + k): a habit stops piling up risk, a new behaviour counts in full.
+    The past rate of a rule on day d is the share of people it hit among the people active
+    in the previous `rarity_days` days (with `rarity_prior` pseudo people holding one pseudo
+    hit, so a rule with no history counts in full). Counting people, not user-days, keeps one
+    heavy violator from cheapening a rule for everyone else. Only days before d are used.
 
     Args:
         since: Last day already scored.
         config: Scoring weights.
 
     Returns:
-        SQL text over `rule_hits`.
+        SQL text over `rule_hits` and `features`.
     """
-    low = "DATE '1900-01-01'" if since is None else f"DATE '{since.isoformat()}'"
+    low = _low(since)
+    window = f"x.day < d.day AND x.day >= d.day - INTERVAL {config.rarity_days} DAYS"
     return f"""
-        SELECT user, day, sum(weight / (1 + repeats)) AS points FROM (
-            SELECT user, day, weight, count(*) OVER (
+        WITH needed AS (SELECT DISTINCT rule_id, day FROM rule_hits WHERE day > {low}),
+        days AS (SELECT DISTINCT day FROM needed),
+        population AS (
+            SELECT d.day, count(DISTINCT x.user) AS people
+            FROM days d LEFT JOIN features x ON {window} GROUP BY d.day),
+        hit AS (
+            SELECT d.day, x.rule_id, count(DISTINCT x.user) AS people
+            FROM days d JOIN rule_hits x ON {window} GROUP BY ALL)
+        SELECT n.rule_id, n.day, greatest({config.rarity_floor!r}, pow(least(1.0,
+            log10((p.people + {config.rarity_prior!r}) / (coalesce(h.people, 0) + 1.0))
+            / {config.rarity_full!r}), {config.rarity_power!r})) AS rarity
+        FROM needed n JOIN population p USING (day)
+        LEFT JOIN hit h ON h.day = n.day AND h.rule_id = n.rule_id"""
+
+
+def habituated_points_sql(since: date | None, config: ScoringConfig) -> str:
+    """Return (user, day, points): rule weights times rarity, each divided by 1 + repeats.
+
+    A rule that already hit the same person on k of the previous `habituation_days` days
+    adds weight * rarity / (1 + k): a habit stops piling up risk, a new behaviour counts in
+    full, and a rule common in the population counts little. Policy and sequence rules (tags
+    `policy`, `sequence`: need-to-know, job search under way) habituate `policy_habituation`
+    times as fast: violations and sequence steps keep counting.
+
+    Args:
+        since: Last day already scored.
+        config: Scoring weights.
+
+    Returns:
+        SQL text over `rule_hits` and `features`.
+    """
+    low = _low(since)
+    return f"""
+        SELECT h.user, h.day, sum(h.weight * r.rarity / (1 + h.repeats
+            * CASE WHEN h.habituates THEN 1 ELSE {config.policy_habituation!r} END)) AS points
+        FROM (
+            SELECT user, day, rule_id, weight, habituates, count(*) OVER (
                 PARTITION BY user, rule_id ORDER BY day RANGE BETWEEN
                 INTERVAL {config.habituation_days} DAYS PRECEDING AND INTERVAL 1 DAYS PRECEDING)
                 AS repeats
-            FROM rule_hits WHERE day > {low} - INTERVAL {config.habituation_days} DAYS)
-        WHERE day > {low} GROUP BY ALL"""
+            FROM rule_hits WHERE day > {low} - INTERVAL {config.habituation_days} DAYS) h
+        JOIN ({rarity_sql(since, config)}) r ON r.rule_id = h.rule_id AND r.day = h.day
+        WHERE h.day > {low} GROUP BY ALL"""
 
 
-def daily_evidence_sql(since: date | None, until: date, config: ScoringConfig) -> str:
-    """Return a query of (user, day, rule_score, model_score, booster, evidence) for new days.
+def notice_sql(hr_events: bool) -> str:
+    """Return the SQL flag "a notice became known since the person's previous active day".
+
+    A notice given on a day without activity (a weekend) counts on the next active day.
+
+    Args:
+        hr_events: Whether an `hr_events` table exists (else only `notice_today` is read).
+
+    Returns:
+        SQL boolean over `features f` with `f.previous_day`.
+    """
+    if not hr_events:
+        return "coalesce(f.notice_today, 0) > 0"
+    return f"""(coalesce(f.notice_today, 0) > 0 OR EXISTS (
+        SELECT 1 FROM hr_events n WHERE n.user_id = f.user AND n.kind IN {NOTICE_KINDS}
+            AND n.day <= f.day AND n.day > coalesce(f.previous_day, f.day - 1)))"""
+
+
+def daily_evidence_sql(
+    since: date | None, until: date, config: ScoringConfig, hr_events: bool = False
+) -> str:
+    """Return a query of (user, day, rule_score, model_score, booster, evidence, notice).
 
     Args:
         since: Last day already scored.
         until: Last day to score.
         config: Scoring weights.
+        hr_events: Whether `hr_events` exists (notices on inactive days count next day).
 
     Returns:
         SQL text over `features`, `rule_hits` and `model_scores`.
     """
-    low = "DATE '1900-01-01'" if since is None else f"DATE '{since.isoformat()}'"
     model_points = (
         f"{config.model_weight!r} * greatest(0, "
         f"(coalesce(m.model_score, 0) - {config.model_floor!r})"
@@ -107,15 +213,93 @@ def daily_evidence_sql(since: date | None, until: date, config: ScoringConfig) -
     )
     return f"""
     SELECT f.user, f.day,
-        least(coalesce(h.points, 0), 100) AS rule_score,
+        round(least(coalesce(h.points, 0), 100), 9) AS rule_score,
         coalesce(m.model_score, 0) AS model_score,
         {booster_sql(config)} AS booster,
-        least(coalesce(h.points, 0), 100) + {model_points} AS evidence
-    FROM features f
+        round(least(coalesce(h.points, 0), 100), 9) + {model_points} AS evidence,
+        {notice_sql(hr_events)} AS notice
+    FROM (SELECT *, lag(day) OVER (PARTITION BY user ORDER BY day) AS previous_day
+        FROM features WHERE day > {_low(since)} - INTERVAL 400 DAYS) f
     LEFT JOIN ({habituated_points_sql(since, config)}) h
         ON h.user = f.user AND h.day = f.day
     LEFT JOIN model_scores m ON m.user = f.user AND m.day = f.day
-    WHERE f.day > {low} AND f.day <= DATE '{until.isoformat()}'"""
+    WHERE f.day > {_low(since)} AND f.day <= DATE '{until.isoformat()}'"""
+
+
+def accumulated_sql(
+    since: date | None,
+    until: date,
+    config: ScoringConfig,
+    without: str | None = None,
+    user: str | None = None,
+) -> str:
+    """Return (user, day, total, rule_score, model_score, booster) for the new days.
+
+    A booster multiplies only the part of a day's evidence above `boost_floor`, so context
+    (stressors, departing, priority) amplifies material evidence and never turns noise into
+    an alert.
+
+    Args:
+        since: Last day already scored.
+        until: Last day to score.
+        config: Scoring weights.
+        without: A booster left out (counterfactuals: the totals had it been absent).
+        user: Only this person (explanations).
+
+    Returns:
+        SQL text over `daily_evidence` (the new days already inserted) and, with `without`,
+        `features`.
+    """
+    booster = "e.booster" if without is None else booster_sql(config, without)
+    join = "" if without is None else "JOIN features f ON f.user = e.user AND f.day = e.day"
+    only = "" if user is None else f"AND e.user = '{user.replace(chr(39), chr(39) * 2)}'"
+    age = "datediff('day', p.day, t.day)"
+    return f"""
+        WITH today AS (
+            SELECT * FROM daily_evidence e
+            WHERE day > {_low(since)} AND day <= DATE '{until.isoformat()}' {only}),
+        past AS (
+            SELECT e.user, e.day, e.evidence
+                + ({booster} - 1) * greatest(0, e.evidence - {config.boost_floor!r}) AS boosted
+            FROM daily_evidence e {join} WHERE e.evidence > 0 {only}),
+        summed AS (
+            SELECT t.user, t.day,
+                coalesce(sum(p.boosted * (pow({config.decay!r}, {age})
+                    + {config.slow_weight!r} * pow({config.slow_decay!r}, {age}))), 0) AS decayed,
+                coalesce(sum(p.boosted), 0) AS undecayed
+            FROM today t LEFT JOIN past p ON p.user = t.user AND p.day <= t.day
+                AND p.day > t.day - INTERVAL {config.memory_days} DAY
+            GROUP BY ALL)
+        SELECT t.user, t.day,
+            s.decayed + CASE WHEN t.notice
+                THEN {config.lookback_weight!r} * s.undecayed ELSE 0 END AS total,
+            t.rule_score, t.model_score,
+            CASE WHEN t.evidence > {config.boost_floor!r} THEN t.booster ELSE 1 END AS booster
+        FROM today t JOIN summed s ON s.user = t.user AND s.day = t.day"""
+
+
+def reference_sql(since: date | None, config: ScoringConfig) -> str:
+    """Return (day, reference) for the new days in `new_totals`: the calibrated score-50 total.
+
+    Args:
+        since: Last day already scored.
+        config: Scoring weights.
+
+    Returns:
+        SQL text over `scores` (earlier days) and `new_totals`.
+    """
+    quantile = 1 - config.alert_rate
+    return f"""
+        WITH recent AS (
+            SELECT day, total FROM scores
+            WHERE day > {_low(since)} - INTERVAL {config.calibration_days + 1} DAYS
+            UNION ALL SELECT day, total FROM new_totals)
+        SELECT d.day, greatest({config.reference_floor!r},
+            coalesce(quantile_cont(r.total, {quantile!r}), 0)) AS reference
+        FROM (SELECT DISTINCT day FROM new_totals) d
+        LEFT JOIN recent r ON r.day < d.day
+            AND r.day >= d.day - INTERVAL {config.calibration_days} DAYS
+        GROUP BY d.day"""
 
 
 def compute_scores(
@@ -135,35 +319,40 @@ def compute_scores(
     Returns:
         The number of scored user-days.
     """
+    tables = {str(row[0]) for row in connection.execute("SELECT table_name FROM duckdb_tables()")}
+    evidence = daily_evidence_sql(since, until, config, "hr_events" in tables)
+    connection.execute(f"CREATE TABLE IF NOT EXISTS daily_evidence AS {evidence} LIMIT 0")
+    connection.execute(f"INSERT INTO daily_evidence {evidence}")
     connection.execute(
-        f"CREATE TABLE IF NOT EXISTS daily_evidence AS "
-        f"{daily_evidence_sql(since, until, config)} LIMIT 0"
+        f"CREATE OR REPLACE TEMP TABLE new_totals AS {accumulated_sql(since, until, config)}"
     )
-    connection.execute(f"INSERT INTO daily_evidence {daily_evidence_sql(since, until, config)}")
-    low = "DATE '1900-01-01'" if since is None else f"DATE '{since.isoformat()}'"
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS score_reference (day DATE PRIMARY KEY, reference DOUBLE)"
+    )
+    connection.execute(f"INSERT INTO score_reference {reference_sql(since, config)}")
     added = connection.execute(
         f"""INSERT INTO scores
-        WITH today AS (
-            SELECT * FROM daily_evidence
-            WHERE day > {low} AND day <= DATE '{until.isoformat()}'),
-        past AS (
-            SELECT user, day, evidence * CASE WHEN evidence > 0 THEN booster ELSE 1 END AS boosted
-            FROM daily_evidence WHERE evidence > 0),
-        accumulated AS (
-            SELECT t.user, t.day,
-                coalesce(sum(p.boosted * pow({config.decay!r}, datediff('day', p.day, t.day))), 0)
-                    AS total
-            FROM today t LEFT JOIN past p ON p.user = t.user AND p.day <= t.day
-                AND p.day > t.day - INTERVAL {config.memory_days} DAY
-            GROUP BY ALL),
-        scored AS (
-            SELECT t.user, t.day, 100 * (1 - exp(-a.total / {config.scale!r})) AS score,
-                t.rule_score, t.model_score,
-                CASE WHEN t.evidence > 0 THEN t.booster ELSE 1 END AS booster
-            FROM today t JOIN accumulated a ON a.user = t.user AND a.day = t.day)
+        WITH scored AS (
+            SELECT n.*, 100 * (1 - pow(2, -n.total / r.reference)) AS score
+            FROM new_totals n JOIN score_reference r USING (day)
+            WHERE n.day > {_low(since)})
         SELECT user, day, score,
             CAST(row_number() OVER (PARTITION BY day ORDER BY score DESC, user) AS INTEGER),
-            rule_score, model_score, booster
+            rule_score, model_score, booster, total
         FROM scored"""
     )
+    connection.execute("DROP TABLE new_totals")
     return int(added[0][0]) if added else 0
+
+
+def score_from_total(total: float, reference: float) -> float:
+    """Return the 0-100 score of an evidence total against a day's reference.
+
+    Args:
+        total: Accumulated boosted evidence.
+        reference: The day's calibrated score-50 total (`score_reference`).
+
+    Returns:
+        The score.
+    """
+    return float(100.0 * (1.0 - 2.0 ** (-total / reference)))
