@@ -44,16 +44,17 @@ DEMO_SCENARIOS = (
 def demo(
     obj: Context, users: int, days: int, seed: int, data: Path | None, top: int, explained: int
 ) -> None:
-    """Simulate an institute with one insider per scenario, ingest, detect, show the queue."""
+    """Simulate an institute with one insider per scenario, ingest, detect, show the alerts."""
     from molehunt.context import ingest_context
     from molehunt.explain import explain_user, render_explanation
     from molehunt.ingest import ingest_cert
-    from molehunt.score import daily_queue, render_queue, run_detection
+    from molehunt.score import alert_history, daily_queue, render_queue, run_detection
+    from molehunt.score.risk import OPERATING_THRESHOLD
     from molehunt.simulate import SimulationConfig, simulate
 
     folder = data or obj.workspace / "demo-data"
     started = time.perf_counter()
-    say = obj.console.print
+    say = click.echo
     config = SimulationConfig(
         outdir=folder,
         users=users,
@@ -79,14 +80,27 @@ def demo(
             f"3. scored {detection.user_days:,} new user-days with {detection.rules} rules "
             f"and an anomaly model"
         )
-        entries = daily_queue(store, None, top)
         say("4. today's queue:")
-        click.echo(render_queue(entries).rstrip("\n"))
-        for entry in entries[:explained]:
-            say("")
-            click.echo(render_explanation(explain_user(store, entry.user)).rstrip("\n"))
-    planted = ", ".join(f"{user} ({scenario})" for scenario, user in summary.insiders)
-    say(f"\nplanted insiders (answer key {folder / 'answers'}): {planted}")
+        click.echo(render_queue(daily_queue(store, None, top)).rstrip("\n"))
+        alerts = alert_history(store)
+        planted = {user: scenario for scenario, user in summary.insiders}
+        say(f"5. alerts over the period (score >= {OPERATING_THRESHOLD:g}): {len(alerts)} people")
+        for alert in alerts:
+            truth = f"planted: {planted[alert.user]}" if alert.user in planted else "not planted"
+            say(
+                f"  {alert.first_day}  {alert.user:<9} peak {alert.peak_score:5.1f} on "
+                f"{alert.peak_day}, {alert.days:>3} day(s)  ({truth})"
+            )
+        strongest = sorted(alerts, key=lambda a: -a.peak_score)[:explained]
+        for alert in strongest:
+            say(f"\n6. why {alert.user} was raised on {alert.first_day}:")
+            explanation = explain_user(store, alert.user, alert.first_day)
+            click.echo(render_explanation(explanation).rstrip("\n"))
+    missed = sorted(set(planted) - {alert.user for alert in alerts})
+    say(
+        f"\nplanted insiders: {len(planted)}; raised: {len(planted) - len(missed)}"
+        + (f"; not raised: {', '.join(missed)}" if missed else "")
+    )
     say(
         f"done in {time.perf_counter() - started:.0f} s; try `molehunt evaluate --answers "
         f"{folder / 'answers'}`"

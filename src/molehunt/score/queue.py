@@ -9,6 +9,7 @@ from typing import Any
 
 from molehunt.detect.loader import list_rules, workspace_rule_paths
 from molehunt.errors import ConfigError
+from molehunt.score.risk import OPERATING_THRESHOLD
 from molehunt.store.database import Store
 
 
@@ -147,3 +148,47 @@ def export_scores(store: Store, out: Path) -> int:
     except Exception as error:  # duckdb.IOException; only the store imports duckdb
         raise ConfigError(f"cannot write {out}: {str(error).splitlines()[0]}") from error
     return int(rows[0][0]) if rows else 0
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A person whose score crossed the operating threshold, over the days it stayed there.
+
+    Args:
+        user: The person.
+        first_day: First day at or above the threshold.
+        peak_day: Day of the highest score.
+        peak_score: That score.
+        days: Days at or above the threshold.
+    """
+
+    user: str
+    first_day: date
+    peak_day: date
+    peak_score: float
+    days: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready mapping (dates as ISO strings)."""
+        data = asdict(self)
+        data["first_day"] = self.first_day.isoformat()
+        data["peak_day"] = self.peak_day.isoformat()
+        return data
+
+
+def alert_history(store: Store, threshold: float = OPERATING_THRESHOLD) -> list[Alert]:
+    """Return everyone whose score ever reached `threshold`, by the first day they did.
+
+    Args:
+        store: The workspace (after `run_detection`).
+        threshold: The score that raises an alert (default: the operating threshold).
+
+    Returns:
+        One alert per person, earliest first.
+    """
+    rows = store.query(
+        "SELECT user, min(day), arg_max(day, score), max(score), count(*) FROM scores "
+        "WHERE score >= ? GROUP BY user ORDER BY min(day), user",
+        [threshold],
+    )
+    return [Alert(str(u), first, peak, float(score), int(n)) for u, first, peak, score, n in rows]

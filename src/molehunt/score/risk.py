@@ -11,12 +11,13 @@ total_d       = sum over the last MEMORY_DAYS days d' <= d of boosted_d' * (DECA
                 + SLOW_WEIGHT * SLOW_DECAY ** (d - d'))
                 + on a notice day: LOOKBACK_WEIGHT * the undecayed boosted evidence of those days
 reference_d   = max(REFERENCE_FLOOR, the (1 - ALERT_RATE) quantile of every person's total
-                over the previous CALIBRATION_DAYS days)
+                over the previous CALIBRATION_DAYS days; during the first WARM_UP_DAYS, over
+                those days and day d itself)
 score_d       = 100 * (1 - 2 ** (-total_d / reference_d))
 
 So a score of OPERATING_THRESHOLD (50) means "as much evidence as the top ALERT_RATE of the
 population's recent days": the threshold is a stated alert volume on any institute, real or
-simulated, and it is learned causally (only days before d set the reference of d).
+simulated, and it is learned causally (only days up to d set the reference of d).
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class ScoringConfig:
         alert_rate: Share of recent user-days whose total sets the score 50 reference.
         calibration_days: Days of past totals the reference is taken from.
         reference_floor: Least reference (evidence points), for quiet institutes and start-up.
+        warm_up_days: While fewer past days than this were scored, the day's own totals join
+            its reference (still causal), so a new deployment's first days do not alert on
+            everyone whose first rule hit has no history to be rare against.
         boosters: Context column -> added multiplier when true / positive.
     """
 
@@ -78,6 +82,7 @@ class ScoringConfig:
     alert_rate: float = 0.002
     calibration_days: int = 60
     reference_floor: float = 35.0
+    warm_up_days: int = 14
     boosters: tuple[tuple[str, float], ...] = (
         ("departing", 0.5),
         ("stressors", 0.25),
@@ -294,10 +299,15 @@ def reference_sql(since: date | None, config: ScoringConfig) -> str:
             SELECT day, total FROM scores
             WHERE day > {_low(since)} - INTERVAL {config.calibration_days + 1} DAYS
             UNION ALL SELECT day, total FROM new_totals)
+        , known AS (SELECT DISTINCT day FROM recent),
+        days AS (
+            SELECT n.day, (SELECT count(*) FROM known k WHERE k.day < n.day
+                AND k.day >= n.day - INTERVAL {config.calibration_days} DAYS) AS prior
+            FROM (SELECT DISTINCT day FROM new_totals) n)
         SELECT d.day, greatest({config.reference_floor!r},
             coalesce(quantile_cont(r.total, {quantile!r}), 0)) AS reference
-        FROM (SELECT DISTINCT day FROM new_totals) d
-        LEFT JOIN recent r ON r.day < d.day
+        FROM days d
+        LEFT JOIN recent r ON (r.day < d.day OR (d.prior < {config.warm_up_days} AND r.day = d.day))
             AND r.day >= d.day - INTERVAL {config.calibration_days} DAYS
         GROUP BY d.day"""
 
