@@ -27,7 +27,7 @@ ev AS (
     SELECT "user", time::DATE AS day, channel, action, removable, object, sender,
         source_id, source_line
     FROM events WHERE ({until} IS NULL OR time < ({until} + 1)::TIMESTAMP)
-        AND ({since} IS NULL OR time >= ({since} - {lookback_all})::TIMESTAMP)
+        AND ({since} IS NULL OR time >= ({since} + 1)::TIMESTAMP)
 ),
 org AS (
     SELECT coalesce(list(DISTINCT lower(split_part(email, '@', 2))), []::VARCHAR[]) AS domains
@@ -99,7 +99,7 @@ base AS (
     FROM days d LEFT JOIN activity a USING ("user", day) LEFT JOIN touched t USING ("user", day)
         LEFT JOIN clr c ON c.user_id = d."user"
     WHERE ({until} IS NULL OR d.day <= {until})
-        AND ({since} IS NULL OR d.day >= {since} - {lookback_all})
+        AND ({since} IS NULL OR d.day > {since})
 ),
 state AS (
     SELECT b.*,
@@ -130,7 +130,7 @@ SELECT "user", day, classified_read, classified_removable, classified_emailed,
     notice_today,
     CASE WHEN notice_today THEN sum(classified_removable + classified_emailed
         + classified_uploaded) OVER (PARTITION BY "user" ORDER BY day
-        RANGE BETWEEN INTERVAL {lookback} DAYS PRECEDING AND CURRENT ROW) ELSE 0 END
+        RANGE BETWEEN INTERVAL {lookback} DAYS PRECEDING AND CURRENT ROW) + {earlier} ELSE 0 END
         AS lookback_classified_90d,
     stressors, priority_user,
     CASE WHEN last_departure IS NOT NULL
@@ -147,8 +147,9 @@ def _date(day: datetime.date | None) -> str:
 def context_daily_sql(until: datetime.date | None, since: datetime.date | None = None) -> str:
     """Return the query computing `context_daily` rows for the days in (since, until].
 
-    Events are read from `LOOKBACK_DAYS` before `since` on, which is all the rows of later
-    days depend on, so an incremental run gives the rows a full run would.
+    Only the new days' events are read; a notice day's lookback adds the classified counts of
+    the earlier days from `context_daily` itself, so an incremental run gives the rows a full
+    run would.
 
     Args:
         until: Last day to compute (None: all data).
@@ -157,13 +158,20 @@ def context_daily_sql(until: datetime.date | None, since: datetime.date | None =
     Returns:
         A SELECT with the columns of `context_daily`, in order.
     """
-    body = f"WITH {_ACTIVITY},{_CONTEXT}{_SELECT}"
+    # An incremental run reads only the new days' events; the lookback's earlier days come
+    # from the rows already in `context_daily` (what was known then, never recomputed).
+    earlier = "0"
     if since is not None:
-        body = f"SELECT * FROM ({body}) WHERE day > {_date(since)}"
+        earlier = (
+            "(SELECT coalesce(sum(p.classified_removable + p.classified_emailed"
+            " + p.classified_uploaded), 0) FROM context_daily p WHERE p.user = state.user"
+            f" AND p.day > state.day - {LOOKBACK_DAYS} AND p.day <= {_date(since)})"
+        )
+    body = f"WITH {_ACTIVITY},{_CONTEXT}{_SELECT}"
     return body.format(
         until=_date(until),
         since=_date(since),
-        lookback_all=LOOKBACK_DAYS,
+        earlier=earlier,
         notice_kinds=NOTICE_KINDS,
         stressor_kinds=STRESSOR_KINDS,
         stressor_days=STRESSOR_DAYS,

@@ -41,8 +41,8 @@ def refresh_reference_tables(connection: Transaction, since: date | None, until:
     connection.execute(
         f"""INSERT INTO user_host_first
         SELECT user, host, min(CAST(time AS DATE)) FROM events
-        WHERE host IS NOT NULL AND CAST(time AS DATE) > {low}
-          AND CAST(time AS DATE) <= DATE '{until.isoformat()}'
+        WHERE host IS NOT NULL AND time >= ({low} + 1)::TIMESTAMP
+          AND time < (DATE '{until.isoformat()}' + 1)::TIMESTAMP
         GROUP BY ALL ON CONFLICT DO NOTHING"""
     )
 
