@@ -1,4 +1,4 @@
-"""Causality: a day's score never depends on later data (events or LDAP snapshots)."""
+"""Causality: a day's score never depends on later data (events, LDAP snapshots, context)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from molehunt.context import ingest_context
 from molehunt.ingest import ingest_cert
 from molehunt.score import run_detection
+from molehunt.simulate import SimulationConfig, simulate
 from molehunt.store import Store
 from tests.score.conftest import Simulated
 
@@ -82,3 +84,49 @@ def _same(a: object, b: object) -> bool:
     if isinstance(a, float) and isinstance(b, float):
         return abs(a - b) <= 1e-9 * max(1.0, abs(b))
     return a == b
+
+
+def _truncate_context(source: Path, target: Path, cut: date) -> None:
+    """Copy context files keeping HR events and trips known by `cut` (registry: undated)."""
+    target.mkdir(parents=True)
+    for name in ("documents.csv", "clearances.csv"):
+        shutil.copy(source / name, target / name)
+    for name, column in (("hr_events.csv", 2), ("travel.csv", 1)):
+        with (
+            (source / name).open(encoding="utf-8") as reader,
+            (target / name).open("w", encoding="utf-8") as writer,
+        ):
+            writer.write(reader.readline())
+            for line in reader:
+                stamp = line.split(",")[column]
+                if datetime.strptime(stamp, "%m/%d/%Y").date() <= cut:
+                    writer.write(line)
+
+
+def test_notice_lookback_never_changes_earlier_scores(tmp_path: Path) -> None:
+    folder = tmp_path / "sim"
+    scenarios = (("departing-classified-theft", 1),)
+    simulate(SimulationConfig(outdir=folder, users=60, days=100, seed=31, scenarios=scenarios))
+    insider = (folder / "answers" / "insiders.csv").read_text().splitlines()[1].split(",")[3]
+    notices = [
+        line.split(",")
+        for line in (folder / "context" / "hr_events.csv").read_text().splitlines()[1:]
+        if line.startswith(f"{insider},resignation_notice,")
+    ]
+    notice = datetime.strptime(notices[0][2], "%m/%d/%Y").date()
+    cut = notice - timedelta(days=1)
+    with Store.open(tmp_path / "full") as store:
+        ingest_cert(store, folder)
+        ingest_context(store, folder / "context")
+        run_detection(store)
+        after = store.query(
+            "SELECT max(score) FROM scores WHERE user = ? AND day >= ?", [insider, notice]
+        )[0][0]
+    _truncate(folder, tmp_path / "cut", cut)
+    _truncate_context(folder / "context", tmp_path / "cut" / "context", cut)
+    with Store.open(tmp_path / "past") as store:
+        ingest_cert(store, tmp_path / "cut")
+        ingest_context(store, tmp_path / "cut" / "context")
+        run_detection(store)
+    assert _scores(tmp_path / "full", cut) == _scores(tmp_path / "past", cut)
+    assert after >= 50  # the notice raised the alert, on or after the notice day only
