@@ -9,17 +9,6 @@ import click
 
 from molehunt.cli.base import Context, main, pass_context
 
-DEMO_SCENARIOS = (
-    "departing-classified-theft",
-    "cert-1",
-    "cert-2",
-    "cert-3",
-    "cert-4",
-    "cert-5",
-    "slow-leak",
-    "need-to-know",
-)
-
 
 @main.command()
 @click.option("--users", type=int, default=300, show_default=True, help="People employed.")
@@ -50,7 +39,7 @@ def demo(
     from molehunt.ingest import ingest_cert
     from molehunt.score import alert_history, daily_queue, render_queue, run_detection
     from molehunt.score.risk import OPERATING_THRESHOLD
-    from molehunt.simulate import SimulationConfig, simulate
+    from molehunt.simulate import SCENARIOS, SimulationConfig, simulate
 
     folder = data or obj.workspace / "demo-data"
     started = time.perf_counter()
@@ -60,7 +49,7 @@ def demo(
         users=users,
         days=days,
         seed=seed,
-        scenarios=tuple((name, 1) for name in DEMO_SCENARIOS),
+        scenarios=tuple((name, 1) for name in SCENARIOS),
         force=True,
     )
     summary = simulate(config)

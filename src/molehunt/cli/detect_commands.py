@@ -21,6 +21,14 @@ _rules_option = click.option(
     help="Extra rule file or folder (repeatable); <workspace>/rules is always read.",
 )
 
+_date_option = click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The day (YYYY-MM-DD); default: the last scored day.",
+)
+
 
 @main.command()
 @click.option(
@@ -69,13 +77,7 @@ def _day(value: datetime.datetime | None) -> datetime.date | None:
 
 
 @main.command()
-@click.option(
-    "--date",
-    "day",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="The day (YYYY-MM-DD); default: the last scored day.",
-)
+@_date_option
 @click.option("--top", type=int, default=10, show_default=True, help="How many people.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @pass_context
@@ -93,13 +95,7 @@ def queue(obj: Context, day: datetime.datetime | None, top: int, as_json: bool) 
 
 @main.command()
 @click.argument("user")
-@click.option(
-    "--date",
-    "day",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="The day (YYYY-MM-DD); default: the last scored day.",
-)
+@_date_option
 @_rules_option
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @pass_context
