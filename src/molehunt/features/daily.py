@@ -59,10 +59,30 @@ def compute_features(connection: Transaction, since: date | None, until: date) -
         LEFT JOIN org_month o ON o.month = strftime(r.day, '%Y-%m') AND o.user_id = r.user"""
     connection.execute(f"CREATE TABLE IF NOT EXISTS features_raw AS {with_group} LIMIT 0")
     connection.execute(f"INSERT INTO features_raw {with_group}")
-    derived = derived_features_sql(since, until, has_context(connection))
+    context = has_context(connection)
+    if context:
+        connection.execute(f"INSERT INTO features_raw BY NAME {_trip_days_sql(since, until)}")
+    derived = derived_features_sql(since, until, context)
     connection.execute(f"CREATE TABLE IF NOT EXISTS features AS {derived} LIMIT 0")
     added = connection.execute(f"INSERT INTO features {derived}")
     return int(added[0][0]) if added else 0
+
+
+def _trip_days_sql(since: date | None, until: date) -> str:
+    """User-days without events on which a leaver's undeclared foreign trip begins.
+
+    A person who has left logs no more events, so without these rows nothing could raise
+    their case again; their activity columns stay NULL (no behaviour), the context columns
+    carry the trip.
+    """
+    return f"""
+        SELECT c.user, c.day, coalesce(o.peer_group, 'unknown') AS peer_group
+        FROM context_daily c
+        LEFT JOIN org_month o ON o.month = strftime(c.day, '%Y-%m') AND o.user_id = c.user
+        WHERE c.day > {_day(since)} AND c.day <= {_day(until)} AND c.undeclared_travel
+          AND EXISTS (SELECT 1 FROM travel t WHERE t.user_id = c.user AND t.depart = c.day
+                      AND NOT t.declared)
+          AND NOT EXISTS (SELECT 1 FROM features_raw r WHERE r.user = c.user AND r.day = c.day)"""
 
 
 def derived_features_sql(since: date | None, until: date, context: bool) -> str:
