@@ -82,20 +82,3 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "http": ("visit", "download", "upload"),
     "print": ("print",),
 }
-
-
-def events_ddl(table: str = "events") -> str:
-    """Return the CREATE TABLE statement for a table with the event columns.
-
-    Args:
-        table: Name of the table to create.
-
-    Returns:
-        The SQL statement.
-
-    Examples:
-        >>> events_ddl("x").splitlines()[0]
-        'CREATE TABLE x ('
-    """
-    body = ",\n".join(f"    {c.name:<16} {c.sql_type}" for c in EVENT_COLUMNS)
-    return f"CREATE TABLE {table} (\n{body}\n)"
