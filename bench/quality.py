@@ -26,7 +26,12 @@ from molehunt.evaluate import evaluate
 from molehunt.evaluate.metrics import OPERATING_BUDGET
 from molehunt.ingest import ingest_cert
 from molehunt.score import run_detection
-from molehunt.score.risk import DEFAULT_SCORING, OPERATING_THRESHOLD, accumulated_sql
+from molehunt.score.risk import (
+    DEFAULT_SCORING,
+    OPERATING_THRESHOLD,
+    accumulated_sql,
+    open_case_total_sql,
+)
 from molehunt.simulate import SCENARIOS, SimulationConfig, simulate
 from molehunt.store import Store
 
@@ -91,8 +96,12 @@ def stressor_flags(store: Store, insiders: list[str]) -> tuple[int, int]:
     rows = store.query(
         f"""WITH base AS (
             SELECT s.user, s.day, s.rank, f.stressors, count(*) OVER (PARTITION BY s.day) AS active,
-                rank() OVER (PARTITION BY s.day ORDER BY w.total DESC) AS unstressed_rank
-            FROM scores s JOIN ({without}) w USING (user, day) JOIN features f USING (user, day)),
+                rank() OVER (PARTITION BY s.day ORDER BY w.unstressed DESC) AS unstressed_rank
+            FROM scores s JOIN (
+                SELECT user, day, {open_case_total_sql(DEFAULT_SCORING)} AS unstressed
+                FROM (SELECT x.*, o.open_case FROM ({without}) x JOIN scores o USING (user, day))
+            ) w
+                USING (user, day) JOIN features f USING (user, day)),
         flagged AS (
             SELECT * FROM base WHERE rank <= {BUDGET} AND stressors > 0
                 AND NOT list_contains(?, user))

@@ -57,3 +57,25 @@ def test_unknown_user_is_a_clear_error(simulated: Simulated) -> None:
         pytest.raises(ConfigError, match="no score for user 'NOBODY'"),
     ):
         explain_user(store, "NOBODY")
+
+
+def test_open_case_counts_carried_evidence_in_part(simulated: Simulated) -> None:
+    """After an alert, a person with no new evidence keeps a quarter of the carried total."""
+    with Store.open(simulated.workspace, read_only=True) as store:
+        rows = store.query(
+            """SELECT s.user, s.day, s.total, s.evidence_total, e.evidence
+            FROM scores s JOIN daily_evidence e USING (user, day)
+            WHERE s.open_case AND e.evidence = 0 ORDER BY s.day, s.user LIMIT 1"""
+        )
+        assert rows, "no open case without new evidence in the simulated institute"
+        user, day, total, evidence_total, _ = rows[0]
+        explanation = explain_user(store, user, day)
+        alerts = store.query(
+            """SELECT max(s.day) FROM scores s JOIN score_reference r USING (day)
+            WHERE s.user = ? AND s.day < ? AND s.evidence_total >= r.reference""",
+            [user, day],
+        )[0][0]
+    assert total == pytest.approx(0.25 * evidence_total)
+    assert explanation.alerted_on == alerts and (day - alerts).days <= 3
+    assert explanation.evidence_score is not None and explanation.evidence_score > explanation.score
+    assert f"open case: alerted on {alerts.isoformat()}" in render_explanation(explanation)

@@ -14,13 +14,14 @@ from molehunt.detect.rule import Rule
 from molehunt.errors import ConfigError
 from molehunt.explain.classified import classified_movements
 from molehunt.explain.finding import Contribution, EvidenceEvent, Explanation, Finding
-from molehunt.features.catalog import base_feature, load_features
+from molehunt.features.catalog import TREND_DAYS, base_feature, load_features
 from molehunt.features.enrich import enriched_events_sql
 from molehunt.score.queue import resolve_day
 from molehunt.score.risk import (
     DEFAULT_SCORING,
     ScoringConfig,
     accumulated_sql,
+    open_case_total_sql,
     score_from_total,
 )
 from molehunt.store.database import Store
@@ -71,6 +72,12 @@ def _contribution(name: str, row: dict[str, Any]) -> Contribution:
         text += "; own usual unknown (fewer than 10 earlier active days)"
     if peer is not None:
         text += f"; peers {peer:.1f}"
+    recent, usual = row.get(f"recent_{name}"), row.get(f"trend_mean_{name}")
+    if row.get(f"z_trend_{name}") is not None and recent is not None and usual is not None:
+        text += (
+            f"; last {TREND_DAYS} active days {recent:g}, usually {TREND_DAYS * usual:.1f}"
+            f" in {TREND_DAYS} days"
+        )
     return Contribution(name, value, own, peer, z_own, z_peer, text)
 
 
@@ -108,11 +115,15 @@ def counterfactual_scores(
     features = store.query_dicts("SELECT * FROM features WHERE user = ? AND day = ?", [user, day])
     if not reference or not features:
         return result
+    scored = store.query("SELECT open_case FROM scores WHERE user = ? AND day = ?", [user, day])
+    open_case = bool(scored and scored[0][0])
     for name, _weight in config.boosters:
         if not features[0].get(name):
             continue
         query = accumulated_sql(day - timedelta(days=1), day, config, without=name, user=user)
-        rows = store.query(f"SELECT total FROM ({query})")
+        total = open_case_total_sql(config)
+        flagged = f"SELECT *, {open_case} AS open_case FROM ({query})"
+        rows = store.query(f"SELECT {total} FROM ({flagged})")
         if rows:
             result[name] = score_from_total(float(rows[0][0]), float(reference[0][0]))
     return result
@@ -166,6 +177,9 @@ def explain_user(
         for rule in hit_rules
     ]
     score = scored[0]
+    reference = float(
+        store.query("SELECT reference FROM score_reference WHERE day = ?", [day])[0][0]
+    )
     notice = bool(features.get("notice_today"))
     movements = classified_movements(
         store, user, day, lookback=notice or bool(features.get("departing"))
@@ -185,7 +199,19 @@ def explain_user(
         classified=movements,
         classified_text=[m.text(day, notice) for m in movements],
         leaver=_leaver(store, user, day),
+        alerted_on=_alerted_on(store, user, day) if score["open_case"] else None,
+        evidence_score=score_from_total(float(score["evidence_total"]), reference),
     )
+
+
+def _alerted_on(store: Store, user: str, day: date) -> date | None:
+    """Return the person's latest alert day before `day` (evidence total >= reference)."""
+    rows = store.query(
+        """SELECT max(s.day) FROM scores s JOIN score_reference r USING (day)
+        WHERE s.user = ? AND s.day < ? AND s.evidence_total >= r.reference""",
+        [user, day],
+    )
+    return rows[0][0] if rows and rows[0][0] is not None else None
 
 
 def _leaver(store: Store, user: str, day: date) -> dict[str, Any] | None:

@@ -127,6 +127,10 @@ class Explanation:
         classified_text: The same in words.
         leaver: The sealed leaver record (`molehunt.context.leaver_record`) when its last
             working day is on or before the day.
+        alerted_on: The latest earlier alert day when the person is an open case that day
+            (their carried evidence counts only in part), else None.
+        evidence_score: The score of the whole evidence total (what the score would be were
+            the case not open).
     """
 
     user: str
@@ -143,6 +147,8 @@ class Explanation:
     classified: list[ClassifiedMovement] = field(default_factory=list)
     classified_text: list[str] = field(default_factory=list)
     leaver: dict[str, Any] | None = None
+    alerted_on: date | None = None
+    evidence_score: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready mapping.
@@ -165,6 +171,8 @@ class Explanation:
             "classified": [m.to_dict() for m in self.classified],
             "classified_text": list(self.classified_text),
             "leaver": _leaver_json(self.leaver),
+            "alerted_on": self.alerted_on.isoformat() if self.alerted_on else None,
+            "evidence_score": self.evidence_score,
         }
 
 

@@ -23,6 +23,12 @@ def render_explanation(explanation: Explanation) -> str:
         f"  rules {e.rule_score:.0f} points, model percentile {e.model_score:.3f}, "
         f"context booster x{e.booster:.2f}",
     ]
+    if e.alerted_on is not None:
+        lines.append(
+            f"  open case: alerted on {e.alerted_on.isoformat()}; evidence carried from earlier "
+            f"days counts only in part until something new happens (risk on all evidence "
+            f"{e.evidence_score:.1f})"
+        )
     if e.classified_text:
         lines.append("classified material moved out:")
         lines += [f"  - {text}" for text in e.classified_text]

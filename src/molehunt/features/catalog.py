@@ -14,6 +14,8 @@ from molehunt.errors import ConfigError
 
 WARM_UP_DAYS = 10
 BASELINE_DAYS = 60
+# A trend compares the sum of the last TREND_DAYS active days with the BASELINE_DAYS before them.
+TREND_DAYS = 10
 
 # Per user-day context columns (table `context_daily`, optional): name -> SQL type.
 CONTEXT_COLUMNS: dict[str, str] = {
@@ -45,6 +47,8 @@ class FeatureDefinition:
         doc: One-line meaning.
         baseline: Whether own and peer baselines are computed.
         first: Whether a first-time flag `first_<name>` is computed.
+        trend: Whether a sustained-rise deviation `z_trend_<name>` is computed (the last
+            `TREND_DAYS` active days against the `BASELINE_DAYS` before them).
         evidence: Whether matching events are shown as evidence.
     """
 
@@ -54,6 +58,7 @@ class FeatureDefinition:
     doc: str = ""
     baseline: bool = False
     first: bool = False
+    trend: bool = False
     evidence: bool = True
 
     def aggregate_sql(self) -> str:
@@ -151,6 +156,9 @@ def feature_names() -> list[str]:
             names += [f"peer_mean_{feature.name}", f"z_peer_{feature.name}"]
         if feature.first:
             names.append(f"first_{feature.name}")
+        if feature.trend:
+            names += [f"recent_{feature.name}", f"trend_mean_{feature.name}"]
+            names.append(f"z_trend_{feature.name}")
     names += list(CONTEXT_COLUMNS)
     return names
 
@@ -165,7 +173,8 @@ def base_feature(name: str) -> FeatureDefinition | None:
         The definition, or None for context and meta columns.
     """
     by_name = {feature.name: feature for feature in load_features()}
-    for prefix in ("own_mean_", "z_own_", "peer_mean_", "z_peer_", "first_", ""):
+    prefixes = ("own_mean_", "z_own_", "peer_mean_", "z_peer_", "first_")
+    for prefix in (*prefixes, "recent_", "trend_mean_", "z_trend_", ""):
         if name.startswith(prefix) and name[len(prefix) :] in by_name:
             return by_name[name[len(prefix) :]]
     return None

@@ -7,6 +7,7 @@ from datetime import date
 from molehunt.features.catalog import (
     BASELINE_DAYS,
     CONTEXT_COLUMNS,
+    TREND_DAYS,
     WARM_UP_DAYS,
     load_features,
 )
@@ -130,6 +131,19 @@ def derived_features_sql(since: date | None, until: date, context: bool) -> str:
                 f"({x} - peer_mean_{x}) / sqrt(coalesce(peer_var_{x}, 0) + peer_mean_{x} + 1)"
                 f" AS z_peer_{x}",
             ]
+        if f.trend:
+            windows += [
+                f"sum({x}) OVER trend_recent AS recent_{x}",
+                f"avg({x}) OVER trend_base AS trend_mean_{x}",
+                f"var_pop({x}) OVER trend_base AS trend_var_{x}",
+            ]
+            outputs += [
+                f"recent_{x}",
+                f"trend_mean_{x}",
+                f"CASE WHEN prior_days >= {TREND_DAYS + WARM_UP_DAYS} THEN (recent_{x} - "
+                f"{TREND_DAYS} * trend_mean_{x}) / sqrt({TREND_DAYS} * coalesce(trend_var_{x}, 0)"
+                f" + trend_mean_{x} + 1) END AS z_trend_{x}",
+            ]
         if f.first:
             history.append(f"max({x}) AS ever_{x}")
             windows.append(
@@ -146,7 +160,8 @@ def derived_features_sql(since: date | None, until: date, context: bool) -> str:
     context_join = (
         "LEFT JOIN context_daily c ON c.user = p.user AND c.day = p.day" if context else ""
     )
-    # Only the new days and each person's last BASELINE_DAYS earlier rows enter the windows;
+    # Only the new days and each person's last BASELINE_DAYS + TREND_DAYS earlier rows enter
+    # the windows;
     # what the windows need from further back (how many active days, whether a behaviour was
     # ever seen) comes from one grouped pass, so a one-day run does not re-window the past.
     return f"""
@@ -159,17 +174,22 @@ def derived_features_sql(since: date | None, until: date, context: bool) -> str:
         SELECT * EXCLUDE (newest) FROM (
             SELECT *, row_number() OVER (PARTITION BY user ORDER BY day DESC) AS newest
             FROM features_raw WHERE day <= {_day(since)})
-        WHERE newest <= {BASELINE_DAYS}),
+        WHERE newest <= {BASELINE_DAYS + TREND_DAYS}),
     w AS (
         SELECT r.*,
-            count(*) OVER past + greatest(coalesce(h.earlier, 0) - {BASELINE_DAYS}, 0)
-                AS prior_days,
+            count(*) OVER past
+                + greatest(coalesce(h.earlier, 0) - {BASELINE_DAYS + TREND_DAYS}, 0) AS prior_days,
             {", ".join(windows)}
         FROM recent r LEFT JOIN h ON h.user = r.user
         WINDOW past AS (PARTITION BY r.user ORDER BY r.day
                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
                own AS (PARTITION BY r.user ORDER BY r.day
-                       ROWS BETWEEN {BASELINE_DAYS} PRECEDING AND 1 PRECEDING)),
+                       ROWS BETWEEN {BASELINE_DAYS} PRECEDING AND 1 PRECEDING),
+               trend_recent AS (PARTITION BY r.user ORDER BY r.day
+                       ROWS BETWEEN {TREND_DAYS - 1} PRECEDING AND CURRENT ROW),
+               trend_base AS (PARTITION BY r.user ORDER BY r.day
+                       ROWS BETWEEN {BASELINE_DAYS + TREND_DAYS - 1} PRECEDING
+                       AND {TREND_DAYS} PRECEDING)),
     p AS (
         SELECT w.*, {", ".join(peers)} FROM w
         WHERE day > {_day(since)} AND day <= {_day(until)}

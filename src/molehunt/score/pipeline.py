@@ -40,7 +40,8 @@ SCHEMA = (
     "habituates BOOLEAN)",
     "CREATE TABLE IF NOT EXISTS model_scores (user VARCHAR, day DATE, model_score DOUBLE)",
     "CREATE TABLE IF NOT EXISTS scores (user VARCHAR, day DATE, score DOUBLE, rank INTEGER, "
-    "rule_score DOUBLE, model_score DOUBLE, booster DOUBLE, total DOUBLE)",
+    "rule_score DOUBLE, model_score DOUBLE, booster DOUBLE, total DOUBLE, evidence_total DOUBLE, "
+    "open_case BOOLEAN)",
 )
 
 

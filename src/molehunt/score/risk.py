@@ -7,17 +7,22 @@ points_d      = sum over rules hit on d of weight * rarity / (1 + repeats)
 evidence_d    = min(points_d, 100) + model_points_d
 boosted_d     = evidence_d + (booster_d - 1) * max(0, evidence_d - BOOST_FLOOR)
                 (booster_d = 1 + context terms: departing, stressors, priority, travel)
-total_d       = sum over the last MEMORY_DAYS days d' <= d of boosted_d' * (DECAY ** (d - d')
+evidence_total_d = sum over the last MEMORY_DAYS days d' <= d of boosted_d' * (DECAY ** (d - d')
                 + SLOW_WEIGHT * SLOW_DECAY ** (d - d'))
                 + on a notice day: LOOKBACK_WEIGHT * the undecayed boosted evidence of those days
-reference_d   = max(REFERENCE_FLOOR, the (1 - ALERT_RATE) quantile of every person's total
-                over the previous CALIBRATION_DAYS days; during the first WARM_UP_DAYS, over
-                those days and day d itself)
+reference_d   = max(REFERENCE_FLOOR, the (1 - ALERT_RATE) quantile of every person's
+                evidence_total over the previous CALIBRATION_DAYS days; during the first
+                WARM_UP_DAYS, over those days and day d itself)
+open case     = evidence_total >= reference (an alert) on one of the OPEN_CASE_DAYS days before d
+total_d       = evidence_total_d, or for an open case: the fresh part (day d's own evidence and
+                a notice lookback) + OPEN_CASE_CARRY * the evidence carried from earlier days
 score_d       = 100 * (1 - 2 ** (-total_d / reference_d))
 
 So a score of OPERATING_THRESHOLD (50) means "as much evidence as the top ALERT_RATE of the
 population's recent days": the threshold is a stated alert volume on any institute, real or
-simulated, and it is learned causally (only days up to d set the reference of d).
+simulated, and it is learned causally (only days up to d set the reference of d). A person
+alerted in the last few days is an open case: the analyst already has it, so until something
+new happens the carried evidence counts only in part and the day's queue goes to new evidence.
 """
 
 from __future__ import annotations
@@ -61,6 +66,10 @@ class ScoringConfig:
         warm_up_days: While fewer past days than this were scored, the day's own totals join
             its reference (still causal), so a new deployment's first days do not alert on
             everyone whose first rule hit has no history to be rare against.
+        open_case_days: A person alerted (evidence total at or above the reference) on one of
+            this many previous days is an open case.
+        open_case_carry: Share of the carried (earlier days') evidence an open case's score
+            keeps; the day's own evidence and a notice lookback count in full.
         boosters: Context column -> added multiplier when true / positive.
     """
 
@@ -83,6 +92,8 @@ class ScoringConfig:
     calibration_days: int = 60
     reference_floor: float = 35.0
     warm_up_days: int = 14
+    open_case_days: int = 3
+    open_case_carry: float = 0.25
     boosters: tuple[tuple[str, float], ...] = (
         ("departing", 0.5),
         ("stressors", 0.25),
@@ -238,7 +249,10 @@ def accumulated_sql(
     without: str | None = None,
     user: str | None = None,
 ) -> str:
-    """Return (user, day, total, rule_score, model_score, booster) for the new days.
+    """Return (user, day, total, fresh, rule_score, model_score, booster) for the new days.
+
+    `total` is the evidence total; `fresh` its part not carried from earlier days (the day's
+    own boosted evidence and, on a notice day, the lookback).
 
     A booster multiplies only the part of a day's evidence above `boost_floor`, so context
     (stressors, departing, priority) amplifies material evidence and never turns noise into
@@ -271,13 +285,17 @@ def accumulated_sql(
             SELECT t.user, t.day,
                 coalesce(sum(p.boosted * (pow({config.decay!r}, {age})
                     + {config.slow_weight!r} * pow({config.slow_decay!r}, {age}))), 0) AS decayed,
-                coalesce(sum(p.boosted), 0) AS undecayed
+                coalesce(sum(p.boosted), 0) AS undecayed,
+                coalesce(sum(p.boosted) FILTER (WHERE p.day = t.day), 0)
+                    * (1 + {config.slow_weight!r}) AS own
             FROM today t LEFT JOIN past p ON p.user = t.user AND p.day <= t.day
                 AND p.day > t.day - INTERVAL {config.memory_days} DAY
             GROUP BY ALL)
         SELECT t.user, t.day,
             s.decayed + CASE WHEN t.notice
                 THEN {config.lookback_weight!r} * s.undecayed ELSE 0 END AS total,
+            s.own + CASE WHEN t.notice
+                THEN {config.lookback_weight!r} * s.undecayed ELSE 0 END AS fresh,
             t.rule_score, t.model_score,
             CASE WHEN t.evidence > {config.boost_floor!r} THEN t.booster ELSE 1 END AS booster
         FROM today t JOIN summed s ON s.user = t.user AND s.day = t.day"""
@@ -296,7 +314,7 @@ def reference_sql(since: date | None, config: ScoringConfig) -> str:
     quantile = 1 - config.alert_rate
     return f"""
         WITH recent AS (
-            SELECT day, total FROM scores
+            SELECT day, evidence_total AS total FROM scores
             WHERE day > {_low(since)} - INTERVAL {config.calibration_days + 1} DAYS
             UNION ALL SELECT day, total FROM new_totals)
         , known AS (SELECT DISTINCT day FROM recent),
@@ -342,17 +360,42 @@ def compute_scores(
     connection.execute(f"INSERT INTO score_reference {reference_sql(since, config)}")
     added = connection.execute(
         f"""INSERT INTO scores
-        WITH scored AS (
-            SELECT n.*, 100 * (1 - pow(2, -n.total / r.reference)) AS score
+        WITH alerts AS (
+            SELECT s.user, s.day FROM scores s JOIN score_reference r USING (day)
+            WHERE s.day > {_low(since)} - INTERVAL {config.open_case_days} DAY
+                AND s.evidence_total >= r.reference
+            UNION ALL
+            SELECT n.user, n.day FROM new_totals n JOIN score_reference r USING (day)
+            WHERE n.total >= r.reference),
+        flagged AS (
+            SELECT n.*, r.reference, EXISTS (
+                SELECT 1 FROM alerts a WHERE a.user = n.user AND a.day < n.day
+                    AND a.day >= n.day - INTERVAL {config.open_case_days} DAY) AS open_case
             FROM new_totals n JOIN score_reference r USING (day)
-            WHERE n.day > {_low(since)})
-        SELECT user, day, score,
-            CAST(row_number() OVER (PARTITION BY day ORDER BY score DESC, user) AS INTEGER),
-            rule_score, model_score, booster, total
+            WHERE n.day > {_low(since)}),
+        scored AS (
+            SELECT *, {open_case_total_sql(config)} AS priority FROM flagged)
+        SELECT user, day, 100 * (1 - pow(2, -priority / reference)) AS score,
+            CAST(row_number() OVER (PARTITION BY day ORDER BY priority DESC, user) AS INTEGER),
+            rule_score, model_score, booster, priority, total, open_case
         FROM scored"""
     )
     connection.execute("DROP TABLE new_totals")
     return int(added[0][0]) if added else 0
+
+
+def open_case_total_sql(config: ScoringConfig) -> str:
+    """Return the SQL total a score is computed from, over `total`, `fresh` and `open_case`.
+
+    Args:
+        config: Scoring weights.
+
+    Returns:
+        SQL expression: `total`, or for an open case the fresh part plus `open_case_carry`
+        times the carried part.
+    """
+    carry = config.open_case_carry
+    return f"CASE WHEN open_case THEN fresh + {carry!r} * greatest(0, total - fresh) ELSE total END"
 
 
 def score_from_total(total: float, reference: float) -> float:

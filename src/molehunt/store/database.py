@@ -142,6 +142,9 @@ class Store:
         # Row order is carried by explicit columns (source_line, day); unordered writes are
         # parallel (Parquet COPY ~15% faster).
         self._connection.execute("SET preserve_insertion_order = false")
+        # molehunt shows its own progress (on a terminal only); DuckDB's bar would print
+        # to stderr even in pipelines and logs.
+        self._connection.execute("SET enable_progress_bar = false")
         self._connection.execute("SET TimeZone = 'UTC'")
         self._connection.execute(f"SET temp_directory = '{self.root / '.tmp'}'")
         try:
