@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from molehunt.context import ingest_context
 from molehunt.ingest import ingest_events
 from molehunt.score import run_detection
 from molehunt.store import Store
@@ -55,8 +56,14 @@ def normal_days() -> list[dict[str, Any]]:
     return events
 
 
-def build(store: Store, tmp: Path, target_events: list[dict[str, Any]]) -> None:
-    """Ingest the normal days plus TARGET's events, LDAP rows and a decoy, then detect."""
+def build(
+    store: Store,
+    tmp: Path,
+    target_events: list[dict[str, Any]],
+    context: dict[str, str] | None = None,
+) -> None:
+    """Ingest the normal days plus TARGET's events, LDAP rows, a decoy and the `context` files
+    (name -> text, as `molehunt ingest context` reads them), then detect."""
     events = normal_days() + [
         _event(TARGET, "08:00:00", "BOB0002", host="PC-2", channel="logon", action="logon")
     ]
@@ -80,4 +87,10 @@ def build(store: Store, tmp: Path, target_events: list[dict[str, Any]]) -> None:
                 [user, name, name.replace(" ", ".") + "@dtaa.com", boss_name],
             )
         connection.execute("INSERT INTO decoys VALUES ('C:\\secret\\plans.doc', 'PC-9', 0, 1)")
+    if context is not None:
+        folder = tmp / "context"
+        folder.mkdir()
+        for name, text in context.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        ingest_context(store, folder)
     run_detection(store)
