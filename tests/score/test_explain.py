@@ -70,12 +70,14 @@ def test_open_case_counts_carried_evidence_in_part(simulated: Simulated) -> None
         assert rows, "no open case without new evidence in the simulated institute"
         user, day, total, evidence_total, _ = rows[0]
         explanation = explain_user(store, user, day)
+        queued = {entry.user: entry for entry in daily_queue(store, day, top=100_000)}
         alerts = store.query(
             """SELECT max(s.day) FROM scores s JOIN score_reference r USING (day)
             WHERE s.user = ? AND s.day < ? AND s.evidence_total >= r.reference""",
             [user, day],
         )[0][0]
     assert total == pytest.approx(0.25 * evidence_total)
+    assert queued[user].open_case and "(open case)" in render_queue([queued[user]])
     assert explanation.alerted_on == alerts and (day - alerts).days <= 3
     assert explanation.evidence_score is not None and explanation.evidence_score > explanation.score
     assert f"open case: alerted on {alerts.isoformat()}" in render_explanation(explanation)

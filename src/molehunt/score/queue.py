@@ -26,6 +26,8 @@ class QueueEntry:
         model_score: Model percentile of the day (0-1).
         booster: Context multiplier applied.
         reasons: Titles of the rules hit that day (or why the score is high without one).
+        open_case: Whether the person was alerted in the last few days (carried evidence
+            counts only in part; docs/detection.md, "Open cases").
     """
 
     rank: int
@@ -36,6 +38,7 @@ class QueueEntry:
     model_score: float
     booster: float
     reasons: list[str] = field(default_factory=list)
+    open_case: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready mapping.
@@ -88,20 +91,23 @@ def daily_queue(store: Store, day: date | None = None, top: int = 10) -> list[Qu
     titles = {r.id: r.title for r in list_rules(workspace_rule_paths(store.root))}
     rows = store.query(
         """SELECT s.rank, s.user, s.day, s.score, s.rule_score, s.model_score, s.booster,
-            list(h.rule_id ORDER BY h.weight DESC) FILTER (WHERE h.rule_id IS NOT NULL)
+            list(h.rule_id ORDER BY h.weight DESC) FILTER (WHERE h.rule_id IS NOT NULL),
+            s.open_case
         FROM scores s LEFT JOIN rule_hits h ON h.user = s.user AND h.day = s.day
         WHERE s.day = ? AND s.rank <= ? GROUP BY ALL ORDER BY s.rank""",
         [day, top],
     )
     entries = []
-    for rank, user, when, score, rule_score, model_score, booster, hits in rows:
+    for rank, user, when, score, rule_score, model_score, booster, hits, open_case in rows:
         reasons = [titles.get(rule_id, rule_id) for rule_id in hits or []]
         if not reasons:
             reasons = (
                 ["unusual day for the model"] if model_score >= 0.995 else ["earlier evidence"]
             )
         entries.append(
-            QueueEntry(rank, user, when, score, rule_score, model_score, booster, reasons)
+            QueueEntry(
+                rank, user, when, score, rule_score, model_score, booster, reasons, bool(open_case)
+            )
         )
     return entries
 
@@ -119,8 +125,11 @@ def render_queue(entries: list[QueueEntry]) -> str:
         return "no scored people on that day"
     lines = [f"queue for {entries[0].day.isoformat()}"]
     for entry in entries:
+        case = " (open case)" if entry.open_case else ""
         lines.append(
-            f"{entry.rank:>3}  {entry.user:<10} {entry.score:5.1f}  " + "; ".join(entry.reasons)
+            f"{entry.rank:>3}  {entry.user:<10} {entry.score:5.1f}  "
+            + "; ".join(entry.reasons)
+            + case
         )
     return "\n".join(lines)
 
