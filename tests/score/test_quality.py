@@ -10,7 +10,7 @@ from tests.score.conftest import Simulated
 # Scenarios whose signal lies in behaviour alone (the others need classified-document context).
 BEHAVIOURAL = {"departing-classified-theft", "cert-1", "cert-2", "cert-3", "cert-4", "cert-5"}
 TOP = 1  # of 150 people: the budget of 5 per 1,000 (0.75, at least 1)
-AUC_FLOOR = 0.88  # measured 0.916 on this seed (never tuned on), behaviour only
+AUC_FLOOR = 0.88  # measured 0.945 on this seed (never tuned on; 0.916 before open cases)
 
 
 def test_behavioural_insiders_reach_the_top_of_the_queue(simulated: Simulated) -> None:
