@@ -81,3 +81,14 @@ def test_open_case_counts_carried_evidence_in_part(simulated: Simulated) -> None
     assert explanation.alerted_on == alerts and (day - alerts).days <= 3
     assert explanation.evidence_score is not None and explanation.evidence_score > explanation.score
     assert f"open case: alerted on {alerts.isoformat()}" in render_explanation(explanation)
+
+
+def test_scores_of_an_older_molehunt_ask_for_detect(store: Store) -> None:
+    with store.transaction() as connection:
+        connection.execute(
+            "CREATE TABLE scores (user VARCHAR, day DATE, score DOUBLE, rank INTEGER, "
+            "rule_score DOUBLE, model_score DOUBLE, booster DOUBLE, total DOUBLE)"
+        )
+        connection.execute("INSERT INTO scores VALUES ('A', DATE '2010-01-04', 1, 1, 0, 0, 1, 1)")
+    with pytest.raises(ConfigError, match="older molehunt; run `molehunt detect`"):
+        daily_queue(store)

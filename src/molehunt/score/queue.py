@@ -62,12 +62,18 @@ def resolve_day(store: Store, day: date | None) -> date:
         The day.
 
     Raises:
-        ConfigError: Nothing is scored yet (run `molehunt detect`).
+        ConfigError: Nothing is scored yet, or the scores come from an older molehunt (run
+            `molehunt detect`).
     """
     tables = {row[0] for row in store.query("SELECT table_name FROM duckdb_tables()")}
     newest = store.query("SELECT max(day) FROM scores")[0][0] if "scores" in tables else None
     if newest is None:
         raise ConfigError("no scores in this workspace; run `molehunt detect` first")
+    columns = {row[0] for row in store.query("SELECT column_name FROM (DESCRIBE scores)")}
+    if "open_case" not in columns:
+        raise ConfigError(
+            "the scores were computed by an older molehunt; run `molehunt detect` to recompute"
+        )
     return day or newest
 
 
