@@ -1,4 +1,5 @@
-"""A tiny hand-written organisation: two weeks of normal days, then one day of chosen events."""
+"""A tiny hand-written organisation: four weeks of normal days, then chosen events (on TARGET
+unless dated otherwise)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from molehunt.score import run_detection
 from molehunt.store import Store
 
 START = date(2010, 2, 1)
-TARGET = START + timedelta(days=22)  # a Tuesday
+# a Tuesday after 21 normal workdays (rules reading `prior_days >= 20` can hit on it)
+TARGET = START + timedelta(days=29)
 PEOPLE = (("ALICE01", "Alice Ann Smith", "BOB0002"), ("BOB0002", "Bob Ben Jones", None))
 
 
@@ -61,16 +63,23 @@ def build(
     tmp: Path,
     target_events: list[dict[str, Any]],
     context: dict[str, str] | None = None,
+    colleagues: tuple[str, ...] = (),
 ) -> None:
     """Ingest the normal days plus TARGET's events, LDAP rows, a decoy and the `context` files
-    (name -> text, as `molehunt ingest context` reads them), then detect."""
+    (name -> text, as `molehunt ingest context` reads them), then detect.
+
+    An event's `time` is a clock on TARGET, or a full ISO timestamp (`2010-02-15T12:00:00Z`)
+    for another day; `user` defaults to ALICE01. `colleagues` are further user ids in LDAP, in
+    ALICE01's peer group (no normal days: give them events yourself)."""
     events = normal_days() + [
         _event(TARGET, "08:00:00", "BOB0002", host="PC-2", channel="logon", action="logon")
     ]
     events += [
         {
             **event,
-            "time": f"{TARGET.isoformat()}T{event['time']}Z",
+            "time": event["time"]
+            if "T" in event["time"]
+            else f"{TARGET.isoformat()}T{event['time']}Z",
             "user": event.get("user", "ALICE01"),
         }
         for event in target_events
@@ -79,7 +88,8 @@ def build(
     path.write_text("".join(json.dumps(event) + "\n" for event in events), encoding="utf-8")
     ingest_events(store, [path])
     with store.transaction() as connection:
-        for user, name, boss in PEOPLE:
+        staff = [*PEOPLE, *((user, f"Carl {user} Doe", "BOB0002") for user in colleagues)]
+        for user, name, boss in staff:
             boss_name = next((n for u, n, _ in PEOPLE if u == boss), None)
             connection.execute(
                 "INSERT INTO people VALUES ('2010-01', ?, ?, ?, 'Engineer', NULL, '1', 'R&D', "

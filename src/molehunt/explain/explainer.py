@@ -31,7 +31,10 @@ NOTABLE_Z = 3.0
 
 
 def rule_evidence(store: Store, rule: Rule, user: str, day: date) -> list[EvidenceEvent]:
-    """Return the events behind a rule's conditions for a person on a day (window included).
+    """Return the events behind a rule's conditions for a person on a day.
+
+    Each condition shows the events of its own window: a same-day condition the day's events,
+    `max(x, 45d)` those of the 45 days up to the day.
 
     Args:
         store: The workspace (after `run_detection`).
@@ -46,7 +49,8 @@ def rule_evidence(store: Store, rule: Rule, user: str, day: date) -> list[Eviden
     for condition in rule.conditions:
         feature = base_feature(condition.feature)
         if feature is not None and feature.evidence:
-            predicates.append(f"({feature.where})")
+            first = day - timedelta(days=max(condition.window_days, 1) - 1)
+            predicates.append(f"(day >= DATE '{first.isoformat()}' AND ({feature.where}))")
     if not predicates:
         return []
     low = day - timedelta(days=rule.max_window_days)
