@@ -1,8 +1,11 @@
 """Time `run_detection` on a simulated (or given) CERT folder, then one incremental day.
 
     python bench/bench_detect.py --users 1000 --days 500 [--dir FOLDER] [--workdir DIR]
+        [--repeat-last-day N] [--reuse]
 
-Prints: events, full detect seconds, peak RSS (MB), incremental one-day seconds.
+Prints: events, full detect seconds, peak RSS (MB), incremental one-day seconds; with
+`--repeat-last-day N`, N more one-day runs of the last day, by stage; with `--reuse` and an
+existing WORKDIR/ws, only those one-day runs (after bringing the workspace up to date).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import resource
 import shutil
 import tempfile
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from molehunt.context import ingest_context
@@ -30,15 +33,29 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--dir", type=Path, help="an existing CERT-format folder")
     parser.add_argument("--workdir", type=Path, help="where to simulate and keep the workspace")
+    parser.add_argument(
+        "--repeat-last-day", type=int, default=0, help="time the one-day run N more times"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep an existing workspace in WORKDIR (no ingest)"
+    )
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="molehunt-bench-"))
+    workspace = work / "ws"
+    if args.reuse and (workspace / "molehunt.duckdb").exists():
+        with Store.open(workspace) as store:
+            started = time.perf_counter()
+            summary = run_detection(store)
+            print(f"detect (reused workspace): {time.perf_counter() - started:.1f} s")
+            for _ in range(max(args.repeat_last_day, 1)):
+                repeat_last_day(store)
+        return
     folder = args.dir
     if folder is None:
         folder = work / "sim"
         started = time.perf_counter()
         simulate(SimulationConfig(outdir=folder, users=args.users, days=args.days, seed=args.seed))
         print(f"simulate: {time.perf_counter() - started:.1f} s")
-    workspace = work / "ws"
     shutil.rmtree(workspace, ignore_errors=True)
     with Store.open(workspace) as store:
         started = time.perf_counter()
@@ -56,6 +73,28 @@ def main() -> None:
         started = time.perf_counter()
         summary = run_detection(store)
         print(f"incremental detect of {summary.days} day: {time.perf_counter() - started:.2f} s")
+        for _ in range(args.repeat_last_day):
+            repeat_last_day(store)
+
+
+def repeat_last_day(store: Store) -> None:
+    """Compute the last day again as a one-day run (the last computed day set back by one) and
+    print its time by stage."""
+    last = store.query("SELECT value FROM detection_state WHERE key = 'last_day'")[0][0]
+    previous = date.fromisoformat(last) - timedelta(days=1)
+    with store.transaction() as connection:
+        connection.execute(
+            "UPDATE detection_state SET value = ? WHERE key = 'last_day'", [previous.isoformat()]
+        )
+    marks: list[tuple[str, float]] = []
+    started = time.perf_counter()
+    run_detection(store, progress=lambda stage: marks.append((stage, time.perf_counter())))
+    ended = time.perf_counter()
+    stages = [
+        f"{name} {(later - at):.2f}"
+        for (name, at), later in zip(marks, [m[1] for m in marks[1:]] + [ended], strict=True)
+    ]
+    print(f"one-day detect again: {ended - started:.2f} s ({', '.join(stages)})")
 
 
 if __name__ == "__main__":
