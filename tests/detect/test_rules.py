@@ -158,6 +158,11 @@ CASES = {
         _e("h1", "12:00:00", "http", "visit", object="https://wikileaks.org/wiki/x"),
         _e("h2", "12:01:00", "http", "visit", object="http://cnn.com/b"),
     ],
+    # CERT r4.2 / r5.2: the keylogger "download" is a visit to a .aspx page
+    "first-hacking-site-visit": [
+        _e("h1", "12:00:00", "http", "visit", object="http://www.dailykeylogger.com/x/a.aspx"),
+        _e("h2", "12:01:00", "http", "visit", object="http://cnn.com/b"),
+    ],
     "first-cloud-upload": [
         _e("h1", "12:00:00", "http", "visit", object="https://www.dropbox.com/home"),
         _e("h2", "12:01:00", "http", "upload", object="https://www.dropbox.com/u/a.doc"),
@@ -191,6 +196,7 @@ EXPECTED = {
     "removable-copy-above-peers": sorted(f"f{i}" for i in range(1, 11)),
     "first-after-hours-logon": ["l1"],
     "first-leak-site-visit": ["h1"],
+    "first-hacking-site-visit": ["h1"],
     "first-cloud-upload": ["h2"],
     "first-file-sharing-visit": ["h1"],
     "job-search-surge": ["h1", "h2", "h3", "h4", "h5"],
