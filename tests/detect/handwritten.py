@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from molehunt.context import ingest_context
+from molehunt.detect import list_rules
+from molehunt.explain import rule_evidence
 from molehunt.ingest import ingest_events
 from molehunt.score import run_detection
 from molehunt.store import Store
@@ -104,3 +106,14 @@ def build(
             (folder / name).write_text(text, encoding="utf-8")
         ingest_context(store, folder)
     run_detection(store)
+
+
+def assert_hits(store: Store, rule_id: str, expected: dict[date, list[str]]) -> None:
+    """Assert the rule hits ALICE01 on exactly the days of `expected`, each with the evidence
+    event ids listed (sorted)."""
+    hits = store.query("SELECT user, day FROM rule_hits WHERE rule_id = ? ORDER BY day", [rule_id])
+    assert hits == [("ALICE01", day) for day in sorted(expected)]
+    rule = next(rule for rule in list_rules() if rule.id == rule_id)
+    for day, ids in expected.items():
+        evidence = rule_evidence(store, rule, "ALICE01", day)
+        assert (day, sorted(event.event_id for event in evidence)) == (day, ids)

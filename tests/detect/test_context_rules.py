@@ -11,7 +11,7 @@ import pytest
 from molehunt.detect import list_rules
 from molehunt.explain import rule_evidence
 from molehunt.store import Store
-from tests.detect.handwritten import TARGET, build
+from tests.detect.handwritten import TARGET, assert_hits, build
 
 CONTEXT = {
     "documents.csv": "name,classification,compartments\n"
@@ -198,12 +198,7 @@ def test_classified_rule_hits_only_the_target_day(
 def test_context_rule_hits_exactly_these_days(store: Store, tmp_path: Path, rule_id: str) -> None:
     events, context, expected = HISTORY[rule_id]
     build(store, tmp_path, events, context={**CONTEXT, **context})
-    hits = store.query("SELECT user, day FROM rule_hits WHERE rule_id = ? ORDER BY day", [rule_id])
-    assert hits == [("ALICE01", day) for day in sorted(expected)]
-    rule = next(rule for rule in list_rules() if rule.id == rule_id)
-    for day, ids in expected.items():
-        evidence = rule_evidence(store, rule, "ALICE01", day)
-        assert (day, sorted(event.event_id for event in evidence)) == (day, ids)
+    assert_hits(store, rule_id, expected)
 
 
 def test_mail_to_a_partner_is_not_mail_to_oneself(store: Store, tmp_path: Path) -> None:

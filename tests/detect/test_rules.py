@@ -11,7 +11,7 @@ import pytest
 from molehunt.detect import list_rules
 from molehunt.explain import rule_evidence
 from molehunt.store import Store
-from tests.detect.handwritten import TARGET, build
+from tests.detect.handwritten import TARGET, assert_hits, build
 from tests.detect.test_context_rules import CASES as CONTEXT_CASES
 from tests.detect.test_context_rules import HISTORY as CONTEXT_HISTORY
 
@@ -301,12 +301,7 @@ def test_rule_hits_exactly_these_days_with_their_events(
 ) -> None:
     events, expected = HISTORY[rule_id]
     build(store, tmp_path, events)
-    hits = store.query("SELECT user, day FROM rule_hits WHERE rule_id = ? ORDER BY day", [rule_id])
-    assert hits == [("ALICE01", day) for day in sorted(expected)]
-    rule = next(rule for rule in list_rules() if rule.id == rule_id)
-    for day, ids in expected.items():
-        evidence = rule_evidence(store, rule, "ALICE01", day)
-        assert (day, sorted(event.event_id for event in evidence)) == (day, ids)
+    assert_hits(store, rule_id, expected)
 
 
 def test_normal_days_hit_no_rule(store: Store, tmp_path: Path) -> None:

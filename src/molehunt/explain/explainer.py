@@ -115,12 +115,15 @@ def counterfactual_scores(
         Booster name -> score (only boosters that changed something).
     """
     result: dict[str, float] = {}
-    reference = store.query("SELECT reference FROM score_reference WHERE day = ?", [day])
+    scored = store.query(
+        """SELECT s.open_case, r.reference FROM scores s JOIN score_reference r USING (day)
+        WHERE s.user = ? AND s.day = ?""",
+        [user, day],
+    )
     features = store.query_dicts("SELECT * FROM features WHERE user = ? AND day = ?", [user, day])
-    if not reference or not features:
+    if not scored or not features:
         return result
-    scored = store.query("SELECT open_case FROM scores WHERE user = ? AND day = ?", [user, day])
-    open_case = bool(scored and scored[0][0])
+    open_case, reference = bool(scored[0][0]), float(scored[0][1])
     for name, _weight in config.boosters:
         if not features[0].get(name):
             continue
@@ -129,7 +132,7 @@ def counterfactual_scores(
         flagged = f"SELECT *, {open_case} AS open_case FROM ({query})"
         rows = store.query(f"SELECT {total} FROM ({flagged})")
         if rows:
-            result[name] = score_from_total(float(rows[0][0]), float(reference[0][0]))
+            result[name] = score_from_total(float(rows[0][0]), reference)
     return result
 
 
@@ -151,7 +154,11 @@ def explain_user(
         ConfigError: Nothing scored yet, or the person has no score that day.
     """
     day = resolve_day(store, day)
-    scored = store.query_dicts("SELECT * FROM scores WHERE user = ? AND day = ?", [user, day])
+    scored = store.query_dicts(
+        """SELECT s.*, r.reference FROM scores s JOIN score_reference r USING (day)
+        WHERE s.user = ? AND s.day = ?""",
+        [user, day],
+    )
     if not scored:
         raise ConfigError(
             f"no score for user {user!r} on {day.isoformat()} (no activity that day?)"
@@ -181,9 +188,6 @@ def explain_user(
         for rule in hit_rules
     ]
     score = scored[0]
-    reference = float(
-        store.query("SELECT reference FROM score_reference WHERE day = ?", [day])[0][0]
-    )
     notice = bool(features.get("notice_today"))
     movements = classified_movements(
         store, user, day, lookback=notice or bool(features.get("departing"))
@@ -204,7 +208,7 @@ def explain_user(
         classified_text=[m.text(day, notice) for m in movements],
         leaver=_leaver(store, user, day),
         alerted_on=_alerted_on(store, user, day) if score["open_case"] else None,
-        evidence_score=score_from_total(float(score["evidence_total"]), reference),
+        evidence_score=score_from_total(float(score["evidence_total"]), float(score["reference"])),
     )
 
 
