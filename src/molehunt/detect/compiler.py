@@ -54,7 +54,7 @@ def rule_predicate_sql(rule: Rule) -> str:
 
 
 def compile_rules(rules: Sequence[Rule], since: date | None, until: date) -> str:
-    """Return (user, day, rule_id, weight, habituates) for every rule hit in (since, until].
+    """Return (user, day, rule_id, weight, habituates, act) for every rule hit in (since, until].
 
     Windowed conditions read the rows of the window's earlier days, so the inner relation
     starts `max window` days before `since`.
@@ -70,7 +70,7 @@ def compile_rules(rules: Sequence[Rule], since: date | None, until: date) -> str
     if not rules:
         return (
             "SELECT NULL::VARCHAR AS user, NULL::DATE AS day, NULL::VARCHAR AS rule_id, "
-            "NULL::DOUBLE AS weight, NULL::BOOLEAN AS habituates WHERE false"
+            "NULL::DOUBLE AS weight, NULL::BOOLEAN AS habituates, NULL::BOOLEAN AS act WHERE false"
         )
     windowed = {
         _column(c): _window_sql(c) for r in rules for c in r.conditions if c.window_days > 1
@@ -83,7 +83,8 @@ def compile_rules(rules: Sequence[Rule], since: date | None, until: date) -> str
     extra = "".join(f", {sql}" for sql in windowed.values())
     parts = [
         f"SELECT user, day, '{rule.id.replace(chr(39), chr(39) * 2)}' AS rule_id, "
-        f"{rule.weight!r}::DOUBLE AS weight, {rule.habituates} AS habituates "
+        f"{rule.weight!r}::DOUBLE AS weight, {rule.habituates} AS habituates, "
+        f"{rule.is_act} AS act "
         f"FROM windowed WHERE {rule_predicate_sql(rule)}"
         for rule in rules
     ]

@@ -171,6 +171,20 @@ class Rule:
         """
         return not {"policy", "sequence"} & set(self.tags)
 
+    @property
+    def is_act(self) -> bool:
+        """Whether the rule describes an act (tag `act`) that counts in full every time.
+
+        An act (a leak-site visit during an after-hours session with removable media in, a
+        hacking tool carried on a thumb drive, copying after a job search) is evidence on
+        every occurrence: repeats do not weaken it and its rarity in the population does not
+        discount it.
+
+        Returns:
+            True when the rule is tagged `act`.
+        """
+        return "act" in self.tags
+
     def to_dict(self) -> dict[str, Any]:
         """Return the YAML mapping of this rule (round-trips through `from_dict`).
 

@@ -16,6 +16,9 @@ WARM_UP_DAYS = 10
 BASELINE_DAYS = 60
 # A trend compares the sum of the last TREND_DAYS active days with the BASELINE_DAYS before them.
 TREND_DAYS = 10
+# A deviation's baseline is shrunk toward the peer group as if the peers were this many days of
+# the person's own history: a newcomer is judged mostly against peers, a veteran against self.
+SHRINK_DAYS = 10
 
 # Per user-day context columns (table `context_daily`, optional): name -> SQL type.
 CONTEXT_COLUMNS: dict[str, str] = {
@@ -50,6 +53,10 @@ class FeatureDefinition:
         trend: Whether a sustained-rise deviation `z_trend_<name>` is computed (the last
             `TREND_DAYS` active days against the `BASELINE_DAYS` before them).
         evidence: Whether matching events are shown as evidence.
+        deviation: Whether a continuous deviation `dev_<name>` is computed: how far the day's
+            count lies above the person's usual (shrunk toward the peer group while the
+            history is short), in standard units of a variance-stabilised count (needs
+            `baseline`).
     """
 
     name: str
@@ -60,6 +67,7 @@ class FeatureDefinition:
     first: bool = False
     trend: bool = False
     evidence: bool = True
+    deviation: bool = False
 
     def aggregate_sql(self) -> str:
         """Return the SQL aggregate that computes this feature over enriched events."""
@@ -88,7 +96,11 @@ def load_features() -> tuple[FeatureDefinition, ...]:
         The definitions from `molehunt/features/features.yaml`.
     """
     text = (resources.files("molehunt.features") / "features.yaml").read_text(encoding="utf-8")
-    return tuple(FeatureDefinition(**entry) for entry in _load_yaml(text, "features.yaml"))
+    features = tuple(FeatureDefinition(**entry) for entry in _load_yaml(text, "features.yaml"))
+    for feature in features:
+        if feature.deviation and not feature.baseline:
+            raise ConfigError(f"features.yaml: {feature.name}: deviation needs baseline: true")
+    return features
 
 
 def load_domains(path: Path | None = None) -> dict[str, str]:
@@ -156,6 +168,8 @@ def feature_names() -> list[str]:
             names += [f"peer_mean_{feature.name}", f"z_peer_{feature.name}"]
         if feature.first:
             names.append(f"first_{feature.name}")
+        if feature.deviation:
+            names.append(f"dev_{feature.name}")
         if feature.trend:
             names += [f"recent_{feature.name}", f"trend_mean_{feature.name}"]
             names.append(f"z_trend_{feature.name}")
@@ -173,7 +187,7 @@ def base_feature(name: str) -> FeatureDefinition | None:
         The definition, or None for context and meta columns.
     """
     by_name = {feature.name: feature for feature in load_features()}
-    prefixes = ("own_mean_", "z_own_", "peer_mean_", "z_peer_", "first_")
+    prefixes = ("own_mean_", "z_own_", "peer_mean_", "z_peer_", "first_", "dev_")
     for prefix in (*prefixes, "recent_", "trend_mean_", "z_trend_", ""):
         if name.startswith(prefix) and name[len(prefix) :] in by_name:
             return by_name[name[len(prefix) :]]

@@ -7,6 +7,7 @@ from datetime import date
 from molehunt.features.catalog import (
     BASELINE_DAYS,
     CONTEXT_COLUMNS,
+    SHRINK_DAYS,
     TREND_DAYS,
     WARM_UP_DAYS,
     load_features,
@@ -86,6 +87,35 @@ def _trip_days_sql(since: date | None, until: date) -> str:
           AND NOT EXISTS (SELECT 1 FROM features_raw r WHERE r.user = c.user AND r.day = c.day)"""
 
 
+def deviation_sql(x: str) -> str:
+    """Return the SQL of `dev_<x>`: how far the day's count lies above the person's usual.
+
+    The usual is the own mean and variance over the previous `BASELINE_DAYS` active days,
+    shrunk toward the peer group's (same day) as if the peers were `SHRINK_DAYS` days of the
+    person's history. Counts are variance-stabilised (Anscombe: 2 sqrt(x + 3/8) has unit
+    variance for a Poisson count) and divided by the square root of the over-dispersion
+    (variance / mean, at least 1), so one unit means one standard deviation of the person's
+    own day-to-day variation on any channel; days at or below the usual give 0.
+
+    Args:
+        x: A baseline feature.
+
+    Returns:
+        SQL expression over the columns of `derived_features_sql`'s `p` relation.
+    """
+    n = f"least(coalesce(prior_days, 0), {BASELINE_DAYS})::DOUBLE"
+    k = f"{SHRINK_DAYS}.0"
+    mean = (
+        f"(({n} * coalesce(own_mean_{x}, 0) + {k} * coalesce(peer_mean_{x}, 0)) / ({n} + {k}))"
+    )
+    var = f"(({n} * coalesce(own_var_{x}, 0) + {k} * coalesce(peer_var_{x}, 0)) / ({n} + {k}))"
+    return (
+        f"CASE WHEN {x} IS NULL THEN NULL ELSE greatest(0.0, (2 * sqrt({x} + 0.375) - "
+        f"2 * sqrt({mean} + 0.375)) / sqrt(greatest(1.0, {var} / ({mean} + 0.375)))) "
+        f"END AS dev_{x}"
+    )
+
+
 def derived_features_sql(since: date | None, until: date, context: bool) -> str:
     """Return the query of derived features for days (since, until] over all past raw rows.
 
@@ -131,6 +161,8 @@ def derived_features_sql(since: date | None, until: date, context: bool) -> str:
                 f"({x} - peer_mean_{x}) / sqrt(coalesce(peer_var_{x}, 0) + peer_mean_{x} + 1)"
                 f" AS z_peer_{x}",
             ]
+        if f.deviation:
+            outputs.append(deviation_sql(x))
         if f.trend:
             windows += [
                 f"sum({x}) OVER trend_recent AS recent_{x}",

@@ -37,7 +37,7 @@ DERIVED_TABLES = (
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS detection_state (key VARCHAR PRIMARY KEY, value VARCHAR)",
     "CREATE TABLE IF NOT EXISTS rule_hits (user VARCHAR, day DATE, rule_id VARCHAR, weight DOUBLE, "
-    "habituates BOOLEAN)",
+    "habituates BOOLEAN, act BOOLEAN)",
     "CREATE TABLE IF NOT EXISTS model_scores (user VARCHAR, day DATE, model_score DOUBLE)",
     "CREATE TABLE IF NOT EXISTS scores (user VARCHAR, day DATE, score DOUBLE, rank INTEGER, "
     "rule_score DOUBLE, model_score DOUBLE, booster DOUBLE, total DOUBLE, evidence_total DOUBLE, "

@@ -71,6 +71,19 @@ class ScoringConfig:
         open_case_carry: Share of the carried (earlier days') evidence an open case's score
             keeps; the day's own evidence and a notice lookback count in full.
         boosters: Context column -> added multiplier when true / positive.
+        reference_points: The evidence total that scores 50 on every day (None: the day's
+            calibrated reference, `alert_rate` etc.). A fixed reference keeps scores comparable
+            across days: the same score means the same evidence on any day, whoever else was
+            active (a calibrated reference rises when several people in a small population
+            are insiders at once, and hides them).
+        deviation_weight: Points per standard unit a channel lies above the person's usual
+            beyond `deviation_slack` (features `dev_*`): moderate deviations add evidence in
+            proportion, and the memory (`decay`, `slow_decay`) adds up weeks of them.
+        deviation_slack: Standard units above the usual that add nothing (ordinary
+            day-to-day variation).
+        deviation_cap: Most points one channel's deviation adds on a day.
+        deviation_channels: Feature -> weight of its deviation: the channels that carry
+            exfiltration and its run-up.
     """
 
     model_weight: float = 20.0
@@ -100,6 +113,22 @@ class ScoringConfig:
         ("priority_user", 0.25),
         ("undeclared_travel", 0.25),
     )
+    reference_points: float | None = 40.0
+    deviation_weight: float = 10.0
+    deviation_slack: float = 1.0
+    deviation_cap: float = 40.0
+    deviation_channels: tuple[tuple[str, float], ...] = (
+        ("usb_connects", 1.0),
+        ("after_hours_usb_connects", 1.0),
+        ("files_to_removable", 0.5),
+        ("after_hours_logons", 1.0),
+        ("job_visits", 1.0),
+        ("leak_visits", 1.0),
+        ("hacking_visits", 1.0),
+        ("cloud_uploads", 1.0),
+        ("filesharing_visits", 1.0),
+        ("attachments_personal", 1.0),
+    )
 
 
 DEFAULT_SCORING = ScoringConfig()
@@ -125,6 +154,26 @@ def booster_sql(config: ScoringConfig, without: str | None = None) -> str:
         if name != without
     ]
     return "(1 + " + " + ".join(terms or ["0"]) + ")"
+
+
+def deviation_sql(config: ScoringConfig) -> str:
+    """Return the SQL deviation points of a user-day over `features f`.
+
+    Each channel adds `deviation_weight` points per standard unit above the person's usual
+    beyond `deviation_slack`, times its weight, at most `deviation_cap`.
+
+    Args:
+        config: Scoring weights.
+
+    Returns:
+        SQL expression >= 0.
+    """
+    terms = [
+        f"{weight!r} * least({config.deviation_cap!r}, {config.deviation_weight!r} * "
+        f"greatest(0, coalesce(f.dev_{name}, 0) - {config.deviation_slack!r}))"
+        for name, weight in config.deviation_channels
+    ]
+    return "(" + " + ".join(terms or ["0"]) + ")"
 
 
 def rarity_sql(since: date | None, config: ScoringConfig) -> str:
@@ -167,7 +216,8 @@ def habituated_points_sql(since: date | None, config: ScoringConfig) -> str:
     adds weight * rarity / (1 + k): a habit stops piling up risk, a new behaviour counts in
     full, and a rule common in the population counts little. Policy and sequence rules (tags
     `policy`, `sequence`: need-to-know, job search under way) habituate `policy_habituation`
-    times as fast: violations and sequence steps keep counting.
+    times as fast: violations and sequence steps keep counting. Acts (tag `act`) count their
+    whole weight every time, however often they recur and however many people do them.
 
     Args:
         since: Last day already scored.
@@ -178,10 +228,11 @@ def habituated_points_sql(since: date | None, config: ScoringConfig) -> str:
     """
     low = _low(since)
     return f"""
-        SELECT h.user, h.day, sum(h.weight * r.rarity / (1 + h.repeats
-            * CASE WHEN h.habituates THEN 1 ELSE {config.policy_habituation!r} END)) AS points
+        SELECT h.user, h.day, sum(CASE WHEN h.act THEN h.weight ELSE h.weight * r.rarity
+            / (1 + h.repeats * CASE WHEN h.habituates THEN 1 ELSE {config.policy_habituation!r}
+            END) END) AS points
         FROM (
-            SELECT user, day, rule_id, weight, habituates, count(*) OVER (
+            SELECT user, day, rule_id, weight, habituates, act, count(*) OVER (
                 PARTITION BY user, rule_id ORDER BY day RANGE BETWEEN
                 INTERVAL {config.habituation_days} DAYS PRECEDING AND INTERVAL 1 DAYS PRECEDING)
                 AS repeats
@@ -232,7 +283,9 @@ def daily_evidence_sql(
         round(least(coalesce(h.points, 0), 100), 9) AS rule_score,
         coalesce(m.model_score, 0) AS model_score,
         {booster_sql(config)} AS booster,
-        round(least(coalesce(h.points, 0), 100), 9) + {model_points} AS evidence,
+        round(least(coalesce(h.points, 0), 100), 9) + {model_points}
+            + round({deviation_sql(config)}, 9) AS evidence,
+        round({deviation_sql(config)}, 9) AS deviation_score,
         {notice_sql(hr_events)} AS notice
     FROM (SELECT *, lag(day) OVER (PARTITION BY user ORDER BY day) AS previous_day
         FROM features WHERE day > {_low(since)} - INTERVAL 400 DAYS) f
@@ -312,6 +365,9 @@ def reference_sql(since: date | None, config: ScoringConfig) -> str:
         SQL text over `scores` (earlier days) and `new_totals`.
     """
     quantile = 1 - config.alert_rate
+    if config.reference_points is not None:
+        return f"""
+            SELECT DISTINCT day, {config.reference_points!r}::DOUBLE AS reference FROM new_totals"""
     return f"""
         WITH recent AS (
             SELECT day, evidence_total AS total FROM scores
