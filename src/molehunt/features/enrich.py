@@ -122,6 +122,8 @@ def enriched_events_sql(low: date | None, high: date) -> str:
         SQL text.
     """
     personal = "[" + ", ".join(_literal(d) for d in personal_email_domains()) + "]"
+    job = [d for d, category in load_domains().items() if category == "job"]
+    job_domains = "[" + ", ".join(_literal(d) for d in job) + "]::VARCHAR[]"
     low_sql = (
         "TIMESTAMP '1900-01-01'"
         if low is None
@@ -182,6 +184,9 @@ def enriched_events_sql(low: date | None, high: date) -> str:
         coalesce(len(list_filter(recipients,
             lambda r: list_contains({personal}, split_part(r, '@', 2)))), 0)
             AS personal_recipients,
+        coalesce(len(list_filter(recipients,
+            lambda r: list_contains({job_domains}, split_part(r, '@', 2)))), 0)
+            AS job_recipients,
         coalesce(len(list_filter(recipients,
             lambda r: split_part(r, '@', 2) <> org_domain AND length(first_name) > 1
                 AND contains(split_part(r, '@', 1), first_name)

@@ -123,6 +123,7 @@ class ScoringConfig:
         ("files_to_removable", 0.5),
         ("after_hours_logons", 1.0),
         ("job_visits", 1.0),
+        ("emails_to_job_sites", 1.0),
         ("leak_visits", 1.0),
         ("hacking_visits", 1.0),
         ("cloud_uploads", 1.0),

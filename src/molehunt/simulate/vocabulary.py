@@ -220,6 +220,7 @@ JOB_WORDS: tuple[str, ...] = tuple(
 # Domains by category; a person's favourites are drawn from these with category weights.
 DOMAINS: dict[str, tuple[str, ...]] = {
     "general": (
+        "linkedin.com",
         "msn.com",
         "urbanspoon.com",
         "aa.com",
@@ -292,7 +293,6 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "job": (
         "monster.com",
         "jobhuntersbible.com",
-        "linkedin.com",
         "simplyhired.com",
         "careerbuilder.com",
         "indeed.com",
