@@ -42,8 +42,9 @@ def test_daily_ranks_break_ties_by_user_and_count_active_users() -> None:
 @pytest.mark.parametrize(
     ("active", "per_thousand", "expected"),
     [
-        (4, 25, 1),  # 0.1 rounds to 0, but at least one person is flagged
-        (100, 5, 1),  # 0.5 -> 1 (half up)
+        (4, 25, 0),  # 0.1 of a person: never rounded up (flagged by share instead)
+        (100, 5, 0),  # 0.5 of a person: the same
+        (100, 10, 1),
         (100, 25, 3),  # 2.5 -> 3 (half up, not to even)
         (1000, 1, 1),
         (1000, 10, 10),
@@ -51,7 +52,7 @@ def test_daily_ranks_break_ties_by_user_and_count_active_users() -> None:
         (3999, 25, 100),  # 99.975 -> 100
     ],
 )
-def test_budget_size_rounds_half_up_with_floor_of_one(
+def test_budget_size_rounds_half_up_and_never_up_to_a_whole_person(
     active: int, per_thousand: int, expected: int
 ) -> None:
     assert metrics.budget_size([active], per_thousand).tolist() == [expected]
@@ -59,17 +60,30 @@ def test_budget_size_rounds_half_up_with_floor_of_one(
 
 def test_flagged_at_budget_compares_rank_with_daily_budget() -> None:
     ranks = np.array([1, 2, 3, 1, 2])
-    active = np.array([400, 400, 400, 100, 100])  # budgets at 5 per 1,000: 2 and 1
+    active = np.array([400, 400, 400, 200, 200])  # budgets at 5 per 1,000: 2 and 1
     assert metrics.flagged_at_budget(ranks, active, 5).tolist() == [True, True, False, True, False]
+
+
+def test_small_population_budget_flags_a_share_of_user_days_not_a_person_a_day() -> None:
+    # 20 people on each of 100 days: 5 per 1,000 is 0.1 of a person a day. Rounding up would
+    # flag the top person every day (100 user-days, 5% of them); the share flags 0.5% (10).
+    rng = np.random.default_rng(3)
+    days = np.repeat(np.arange(100), 20)
+    users = np.tile(np.arange(20), 100)
+    scores = rng.random(2000)
+    ranks, active = metrics.daily_ranks(days, users, scores)
+    flagged = metrics.flagged_at_budget(ranks, active, 5, scores)
+    assert flagged.sum() == 10
+    assert set(scores[flagged]) == set(np.sort(scores)[-10:])
 
 
 @pytest.mark.parametrize(
     ("fraction", "expected"),
-    [(0.001, 999.0), (0.01, 990.0), (0.0105, 989.0), (1.0, 0.0)],
+    [(0.001, 999.0), (0.01, 990.0), (0.0105, 990.0), (0.0115, 989.0), (1.0, 0.0)],
 )
 def test_top_fraction_threshold_is_kth_highest_score(fraction: float, expected: float) -> None:
     # 1,000 scores 0..999: the top 0.1% is 1 user-day (999), the top 1% is 10 (990..999),
-    # 1.05% rounds up to 11 user-days (989..999).
+    # 1.05% is 10.5 user-days: never rounded up (10), 1.15% is 11 (989..999).
     scores = np.arange(1000, dtype=np.float64)[::-1].copy()
     assert metrics.top_fraction_threshold(scores, fraction) == expected
 

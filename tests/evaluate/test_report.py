@@ -95,29 +95,32 @@ def test_evaluate_hand_computed_case_matches_every_figure(scored: Store, answers
     assert cert2.roc_auc == pytest.approx(7 / 11)
     assert cert2.pr_auc == pytest.approx(1 / 5)
 
-    # Budgets: with 4-5 active users every budget is max(1, round(b * 5 / 1000)) = 1 person.
-    # XXX0004's window is D1..D3; it ranks 1st on D2 (not itself malicious, but inside the
-    # window) -> detected at every budget, delay D2 - D1 = 1 day.
-    # YYY0005's window is D2 only, where it ranks 4th -> missed everywhere.
+    # Budgets: with 4-5 active users every budget (b * 5 / 1000 <= 0.125 of a person) is below
+    # one person a day, so it is never rounded up to a whole person: each flags the top share
+    # b / 1000 of all 14 user-days instead, k = max(1, floor(14 b / 1000)) = 1 -> only the
+    # highest user-day (AAA on D3, 90) is flagged. XXX0004 (window D1..D3, best daily rank 1 on
+    # D2) and YYY0005 (window D2, rank 4) are both missed at every budget.
     xxx, yyy = result.insiders
-    assert xxx.detected_at_budget == {1: True, 5: True, 10: True, 25: True}
-    assert (xxx.delay_days, xxx.best_rank, xxx.scored_days, xxx.malicious_days) == (1, 1, 3, 2)
+    assert xxx.detected_at_budget == {1: False, 5: False, 10: False, 25: False}
+    assert (xxx.delay_days, xxx.best_rank, xxx.scored_days, xxx.malicious_days) == (None, 1, 3, 2)
     assert yyy.detected_at_budget == {1: False, 5: False, 10: False, 25: False}
     assert (yyy.delay_days, yyy.best_rank) == (None, 4)
-    assert result.overall.detected_at_budget == {1: 1, 5: 1, 10: 1, 25: 1}
-    assert (result.overall.median_delay, result.overall.worst_delay) == (1.0, 1)
-    assert (cert2.median_delay, cert2.worst_delay) == (None, None)
-    assert [i.user for i in result.missed] == ["YYY0005"]
+    assert result.overall.detected_at_budget == {1: 0, 5: 0, 10: 0, 25: 0}
+    assert (result.overall.median_delay, result.overall.worst_delay) == (None, None)
+    assert [i.user for i in result.missed] == ["XXX0004", "YYY0005"]
+    assert any("too few active people for one flag" in note for note in result.notes)
 
-    # Top 0.1% and 1% of 14 user-days: k = ceil(0.014) = ceil(0.14) = 1 -> threshold 90 (AAA on
-    # D3); the insiders' malicious days score 40, 70 and 50 -> nobody detected.
-    assert result.overall.detected_at_top_fraction == {0.001: 0, 0.01: 0}
+    # Top 0.1%, 0.3%, 1% and 5% of 14 user-days: k = max(1, floor(0.7 or less)) = 1 ->
+    # threshold 90 (AAA on D3); the insiders' malicious days score 40, 70 and 50 -> nobody.
+    assert result.overall.detected_at_top_fraction == {0.001: 0, 0.003: 0, 0.01: 0, 0.05: 0}
+    # Nor counting the run-up (XXX0004 from 7 days before D1: 40, 80, 70; YYY0005: 0, 50).
+    assert result.overall.run_up_at_budget == {1: 0, 5: 0, 10: 0, 25: 0}
 
     # Innocents (AAA, BBB, CCC) per 1,000 active users per day:
     #   score >= 50: D1 none (0), D2 AAA + BBB (2/5 -> 400), D3 AAA (1/4 -> 250) -> mean 650/3
-    #   budget of 1: D1 BBB (1/5 -> 200), D2 XXX is an insider (0), D3 AAA (250) -> mean 150
+    #   at 5 per 1,000 (the top user-day): D3 AAA (1/4 -> 250) -> mean 250/3
     assert result.innocents_at_threshold == pytest.approx(650 / 3)
-    assert result.innocents_at_budget == pytest.approx(150.0)
+    assert result.innocents_at_budget == pytest.approx(250 / 3)
     assert result.unscored == ()
 
 
@@ -163,10 +166,12 @@ def test_evaluate_no_matching_incident_raises(scored: Store, answers: Path) -> N
 def test_evaluation_to_dict_is_json_with_string_keys(scored: Store, answers: Path) -> None:
     data = json.loads(json.dumps(evaluate(scored, answers).to_dict()))
     assert data["roc_auc"] == pytest.approx(2 / 3)
-    assert data["overall"]["detected_at_budget"] == {"1": 1, "5": 1, "10": 1, "25": 1}
-    assert data["overall"]["detected_at_top_fraction"] == {"0.1%": 0, "1%": 0}
+    assert data["overall"]["detected_at_budget"] == {"1": 0, "5": 0, "10": 0, "25": 0}
+    assert data["overall"]["detected_at_top_fraction"] == {"0.1%": 0, "0.3%": 0, "1%": 0, "5%": 0}
+    assert data["overall"]["run_up_at_budget"] == {"1": 0, "5": 0, "10": 0, "25": 0}
+    assert data["overall"]["run_up_days"] == 7
     assert data["insiders"][0]["first_day"] == "2010-01-04"
-    assert data["missed"] == ["YYY0005"]
+    assert data["missed"] == ["XXX0004", "YYY0005"]
 
 
 def test_render_evaluation_shows_table_rows_and_misses(scored: Store, answers: Path) -> None:
@@ -176,9 +181,11 @@ def test_render_evaluation_shows_table_rows_and_misses(scored: Store, answers: P
     header = next(line for line in lines if line.startswith("scenario"))
     assert header.split() == [
         "scenario", "insiders", "ROC-AUC", "PR-AUC", "1/1000", "5/1000", "10/1000", "25/1000",
-        "top", "0.1%", "top", "1%", "median", "delay", "worst", "delay",
+        "top", "0.1%", "top", "0.3%", "top", "1%", "top", "5%", "median", "delay", "worst",
+        "delay",
     ]  # fmt: skip
     assert next(line for line in lines if line.startswith("all")).split() == [
-        "all", "2", "0.667", "0.333", "1/2", "1/2", "1/2", "1/2", "0/2", "0/2", "1.0", "1",
+        "all", "2", "0.667", "0.333", "0/2", "0/2", "0/2", "0/2", "0/2", "0/2", "0/2", "0/2", "-",
+        "-",
     ]  # fmt: skip
     assert "  YYY0005 (cert-2, 2010-01-05 .. 2010-01-05, best rank 4)" in lines

@@ -14,7 +14,10 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 BUDGETS_PER_THOUSAND = (1, 5, 10, 25)
 OPERATING_BUDGET = 5
 # Fractions of all scored user-days flagged under one global threshold.
-TOP_FRACTIONS = (0.001, 0.01)
+TOP_FRACTIONS = (0.001, 0.003, 0.01, 0.05)
+# A flag this many days before an insider's first malicious day still catches them (the run-up:
+# the first after-hours logons, drive use and job-site visits before the labelled act).
+RUN_UP_DAYS = 7
 # The score at or above which a user-day counts as flagged in the flagged-innocents figure.
 SCORE_THRESHOLD = 50.0
 
@@ -95,9 +98,10 @@ def daily_ranks(
 
 
 def budget_size(active: ArrayLike, per_thousand: float) -> NDArray[np.int64]:
-    """People flagged on a day with `active` users: ``max(1, round(b * active / 1000))``.
+    """People flagged on a day with `active` users: ``round(b * active / 1000)``, half up.
 
-    Rounding is half up (2.5 -> 3), not Python's half to even.
+    Never rounded up to a whole person: a day whose exact budget is below one person gets 0
+    here, and `flagged_at_budget` flags on such days by the share of all user-days instead.
 
     Args:
         active: Active users on each day.
@@ -107,34 +111,54 @@ def budget_size(active: ArrayLike, per_thousand: float) -> NDArray[np.int64]:
         The number of people flagged on each day.
 
     Examples:
-        >>> budget_size([100, 2000], 25).tolist()
-        [3, 50]
+        >>> budget_size([100, 2000, 150], 25).tolist()
+        [3, 50, 4]
+        >>> budget_size([19], 5).tolist()
+        [0]
     """
     exact = np.asarray(active, dtype=np.float64) * per_thousand / 1000.0
-    return np.maximum(1, np.floor(exact + 0.5)).astype(np.int64)
+    return np.where(exact < 1.0, 0, np.floor(exact + 0.5)).astype(np.int64)
 
 
 def flagged_at_budget(
-    ranks: ArrayLike, active: ArrayLike, per_thousand: float
+    ranks: ArrayLike,
+    active: ArrayLike,
+    per_thousand: float,
+    scores: ArrayLike | None = None,
 ) -> NDArray[np.bool_]:
     """Whether each user-day is flagged under a daily budget of `per_thousand` per 1,000.
+
+    On a day with enough people for at least one flag, the top `budget_size` ranks are
+    flagged. On a day with fewer (a budget of 5 per 1,000 among 19 people is 0.1 of a
+    person), rounding up to a whole person would flag ten times the budget; those days'
+    user-days are flagged when their score reaches the threshold that flags the top
+    `per_thousand / 1000` of all user-days given (`top_fraction_threshold`).
 
     Args:
         ranks: Daily rank of each user-day (from `daily_ranks`).
         active: Active users on that user-day's day.
         per_thousand: The budget.
+        scores: The user-days' scores (needed when some day is below one person).
 
     Returns:
-        True where ``rank <= budget_size(active, per_thousand)``.
+        True where flagged.
     """
     rank = np.asarray(ranks, dtype=np.int64)
-    return np.asarray(rank <= budget_size(active, per_thousand), dtype=bool)
+    size = budget_size(active, per_thousand)
+    flagged = rank <= size
+    small = size == 0
+    if small.any() and scores is not None:
+        values = np.asarray(scores, dtype=np.float64)
+        threshold = top_fraction_threshold(values, per_thousand / 1000.0)
+        flagged = np.where(small, values >= threshold, flagged)
+    return np.asarray(flagged, dtype=bool)
 
 
 def top_fraction_threshold(scores: ArrayLike, fraction: float) -> float:
     """The global score threshold that flags the top `fraction` of user-days.
 
-    The threshold is the k-th highest score, ``k = max(1, ceil(fraction * n))``; every user-day
+    The threshold is the k-th highest score, ``k = max(1, floor(fraction * n))`` (the budget
+    of the CERT dev-set scorer, which never rounds up); every user-day
     scoring at least that much is flagged (so ties at the threshold may flag a few more).
 
     Args:
@@ -151,7 +175,7 @@ def top_fraction_threshold(scores: ArrayLike, fraction: float) -> float:
     values = np.asarray(scores, dtype=np.float64)
     if values.size == 0:
         return math.inf
-    k = max(1, math.ceil(fraction * values.size - 1e-9))
+    k = max(1, math.floor(fraction * values.size + 1e-9))
     return float(-np.partition(-values, k - 1)[k - 1])
 
 

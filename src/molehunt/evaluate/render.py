@@ -6,7 +6,12 @@ import textwrap
 from collections.abc import Sequence
 
 from molehunt.evaluate import metrics
-from molehunt.evaluate.metrics import BUDGETS_PER_THOUSAND, OPERATING_BUDGET, TOP_FRACTIONS
+from molehunt.evaluate.metrics import (
+    BUDGETS_PER_THOUSAND,
+    OPERATING_BUDGET,
+    RUN_UP_DAYS,
+    TOP_FRACTIONS,
+)
 from molehunt.evaluate.report import Evaluation, InsiderResult, ScenarioResult, fraction_label
 
 # Longer lists are cut here; `--json` has them all.
@@ -47,6 +52,19 @@ def render_evaluation(evaluation: Evaluation) -> str:
             [_scenario_row(s) for s in (*e.scenarios, e.overall)],
         ),
         "",
+        f"Counting the run-up (flagged from {RUN_UP_DAYS} days before the first malicious day "
+        "to the last):",
+        "",
+        *_table(
+            [
+                "scenario",
+                "insiders",
+                *(f"{b}/1000" for b in BUDGETS_PER_THOUSAND),
+                *(f"top {fraction_label(f)}" for f in TOP_FRACTIONS),
+            ],
+            [_run_up_row(s) for s in (*e.scenarios, e.overall)],
+        ),
+        "",
         "Flagged innocent people per 1,000 active users per day: "
         f"{_number(e.innocents_at_threshold, 2)} at score >= {metrics.SCORE_THRESHOLD:g}, "
         f"{_number(e.innocents_at_budget, 2)} at {OPERATING_BUDGET} per 1,000.",
@@ -77,6 +95,17 @@ def _scenario_row(result: ScenarioResult) -> list[str]:
         *(f"{result.detected_at_top_fraction[f]}/{total}" for f in TOP_FRACTIONS),
         _number(result.median_delay, 1),
         "-" if result.worst_delay is None else str(result.worst_delay),
+    ]
+
+
+def _run_up_row(result: ScenarioResult) -> list[str]:
+    """One run-up table row: counts as `caught/insiders`."""
+    total = result.insiders
+    return [
+        result.scenario,
+        str(total),
+        *(f"{result.run_up_at_budget[b]}/{total}" for b in BUDGETS_PER_THOUSAND),
+        *(f"{result.run_up_at_top_fraction[f]}/{total}" for f in TOP_FRACTIONS),
     ]
 
 

@@ -13,7 +13,12 @@ from numpy.typing import NDArray
 
 from molehunt.evaluate import metrics
 from molehunt.evaluate.answers import EvaluationError, Incident, load_answers, normalize_dataset
-from molehunt.evaluate.metrics import BUDGETS_PER_THOUSAND, OPERATING_BUDGET, TOP_FRACTIONS
+from molehunt.evaluate.metrics import (
+    BUDGETS_PER_THOUSAND,
+    OPERATING_BUDGET,
+    RUN_UP_DAYS,
+    TOP_FRACTIONS,
+)
 from molehunt.store import Store
 
 OVERALL = "all"
@@ -47,9 +52,12 @@ class InsiderResult:
         scored_days: Days in ``[first_day, last_day]`` on which the insider has a score.
         best_rank: Best daily rank inside that window (None when no day is scored).
         detected_at_budget: Budget per 1,000 -> detected.
-        detected_at_top_fraction: Fraction of user-days -> detected.
+        detected_at_top_fraction: Fraction of user-days -> detected (on a malicious day).
         delay_days: Detection delay at the operating budget; None for a miss.
         notes: What was repaired while reading the incident.
+        run_up_at_budget: Budget -> flagged on some day from `RUN_UP_DAYS` days before the
+            first malicious day to the last (the run-up counts as a catch).
+        run_up_at_top_fraction: Fraction -> the same for the top share of user-days.
     """
 
     dataset: str
@@ -64,6 +72,8 @@ class InsiderResult:
     detected_at_top_fraction: dict[float, bool]
     delay_days: int | None
     notes: tuple[str, ...] = ()
+    run_up_at_budget: dict[int, bool] = field(default_factory=dict)
+    run_up_at_top_fraction: dict[float, bool] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (dates as ISO strings, fractions as labels)."""
@@ -81,6 +91,10 @@ class InsiderResult:
                 fraction_label(f): v for f, v in self.detected_at_top_fraction.items()
             },
             "delay_days": self.delay_days,
+            "run_up_at_budget": {str(b): v for b, v in self.run_up_at_budget.items()},
+            "run_up_at_top_fraction": {
+                fraction_label(f): v for f, v in self.run_up_at_top_fraction.items()
+            },
             "notes": list(self.notes),
         }
 
@@ -100,6 +114,8 @@ class ScenarioResult:
         median_delay: Median detection delay (days) of the insiders detected at the operating
             budget.
         worst_delay: Largest such delay.
+        run_up_at_budget: Budget -> insiders caught counting the run-up.
+        run_up_at_top_fraction: Fraction -> insiders caught counting the run-up.
     """
 
     scenario: str
@@ -111,6 +127,8 @@ class ScenarioResult:
     detected_at_top_fraction: dict[float, int]
     median_delay: float | None
     worst_delay: int | None
+    run_up_at_budget: dict[int, int] = field(default_factory=dict)
+    run_up_at_top_fraction: dict[float, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -126,6 +144,11 @@ class ScenarioResult:
             },
             "median_delay": self.median_delay,
             "worst_delay": self.worst_delay,
+            "run_up_days": RUN_UP_DAYS,
+            "run_up_at_budget": {str(b): n for b, n in self.run_up_at_budget.items()},
+            "run_up_at_top_fraction": {
+                fraction_label(f): n for f, n in self.run_up_at_top_fraction.items()
+            },
         }
 
 
@@ -306,8 +329,16 @@ def _evaluate(
     for mask in positive.values():
         labels |= mask
     flags = {
-        b: metrics.flagged_at_budget(scores.rank, scores.active, b) for b in BUDGETS_PER_THOUSAND
+        b: metrics.flagged_at_budget(scores.rank, scores.active, b, scores.score)
+        for b in BUDGETS_PER_THOUSAND
     }
+    small = _days_below_one_person(scores)
+    if small:
+        notes.append(
+            f"{small[OPERATING_BUDGET]:,} of {len(np.unique(scores.day)):,} days have too few "
+            f"active people for one flag at {OPERATING_BUDGET} per 1,000; on such days a budget "
+            "flags the same share of all user-days of the period (never a whole person a day)"
+        )
     thresholds = {f: metrics.top_fraction_threshold(scores.score, f) for f in TOP_FRACTIONS}
     order = np.argsort(scores.user, kind="stable")
     bounds = np.searchsorted(scores.user[order], np.arange(len(scores.user_ids) + 1))
@@ -342,6 +373,14 @@ def _evaluate(
     )
 
 
+def _days_below_one_person(scores: _Scores) -> dict[int, int]:
+    """Budget -> days whose exact budget is below one person (empty when there are none)."""
+    days, first = np.unique(scores.day, return_index=True)
+    active = scores.active[first]
+    counts = {b: int((metrics.budget_size(active, b) == 0).sum()) for b in BUDGETS_PER_THOUSAND}
+    return counts if any(counts.values()) else {}
+
+
 def _insider(
     incident: Incident,
     rows: NDArray[np.intp],
@@ -359,6 +398,7 @@ def _insider(
     day = scores.day[rows]
     window = (day >= start) & (day <= end)
     malicious = np.isin(day, [d.toordinal() for d in incident.malicious_days])
+    run_up = (day >= start - RUN_UP_DAYS) & (day <= end)
     ranks = scores.rank[rows][window]
     return InsiderResult(
         dataset=incident.dataset,
@@ -377,6 +417,10 @@ def _insider(
         if rows.size
         else None,
         notes=incident.notes,
+        run_up_at_budget={b: bool((flags[b][rows] & run_up).any()) for b in flags},
+        run_up_at_top_fraction={
+            f: bool((scores.score[rows][run_up] >= t).any()) for f, t in thresholds.items()
+        },
     )
 
 
@@ -404,6 +448,12 @@ def _scenario(
         },
         median_delay=median,
         worst_delay=worst,
+        run_up_at_budget={
+            b: sum(i.run_up_at_budget[b] for i in insiders) for b in BUDGETS_PER_THOUSAND
+        },
+        run_up_at_top_fraction={
+            f: sum(i.run_up_at_top_fraction[f] for i in insiders) for f in TOP_FRACTIONS
+        },
     )
 
 
