@@ -6,6 +6,8 @@
      +-- IngestError          a source cannot be ingested at all (bad rows go to `rejects` instead)
      |    +-- LayoutError     a file's header matches no known layout
      +-- SimulationError      the simulator was asked for something it cannot build
+     +-- LedgerError          the evidence ledger cannot be read, written or proved
+     +-- TraceError           a document cannot be marked, or a leak cannot be traced
 
 Library code raises these and never prints or exits; `molehunt.cli` turns them into one line on
 stderr and exit code 1. `__str__` appends the location (`path:line`) when one is known.
@@ -77,3 +79,11 @@ class LayoutError(IngestError):
 
 class SimulationError(MolehuntError):
     """The simulator was asked for something it cannot build."""
+
+
+class LedgerError(MolehuntError):
+    """The evidence ledger cannot be read, written or proved (not: a failed verification)."""
+
+
+class TraceError(MolehuntError):
+    """A document cannot be marked, or a leaked text cannot be traced."""

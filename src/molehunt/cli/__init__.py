@@ -5,9 +5,16 @@ Commands live in one module per area; importing them registers them on `main`.
 
 from __future__ import annotations
 
-from molehunt.cli import demo_command, detect_commands, ingest_commands, status_command
+from molehunt.cli import (
+    demo_command,
+    detect_commands,
+    ingest_commands,
+    ledger_commands,
+    status_command,
+)
 from molehunt.cli.base import main
 
 __all__ = ["main"]
 
-_REGISTERED = (demo_command, detect_commands, ingest_commands, status_command)
+_REGISTERED: tuple[object, ...] = (demo_command, detect_commands, ingest_commands, status_command)
+_REGISTERED += (ledger_commands,)

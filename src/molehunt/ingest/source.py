@@ -23,6 +23,7 @@ import pyarrow as pa
 from molehunt.errors import IngestError
 from molehunt.ingest.csv_chunk import LineReject, line_texts
 from molehunt.ingest.reader import Chunk, fingerprint, open_binary, read_chunks
+from molehunt.ledger import record_batches
 from molehunt.store import Store
 
 _T = TypeVar("_T")
@@ -192,6 +193,7 @@ def ingest_file(
             progress(path, chunk.end, read)
     if plan.table == "events":
         store.refresh_events()
+        record_batches(store)  # evidence ledger: the new batches' file hashes and row counts
     if status == "resumed" and read == 0:
         status = "unchanged"
     return FileReport(path, plan.channel, plan.label, read, stored, rejected, status)

@@ -21,6 +21,7 @@ from molehunt.detect.loader import active_rules, workspace_rule_paths
 from molehunt.detect.model_run import score_days
 from molehunt.detect.rule import Rule
 from molehunt.features.daily import compute_features, has_context
+from molehunt.ledger import record_score_days
 from molehunt.score.risk import DEFAULT_SCORING, ScoringConfig, compute_scores
 from molehunt.store.database import Store, Transaction
 
@@ -197,6 +198,7 @@ def run_detection(
             _set_state(connection, "last_day", end.isoformat())
     finally:
         store.unregister("new_model_scores")
+    record_score_days(store, since, end)  # evidence ledger: a hash of each day's scores
     return DetectionSummary(
         first_day=days[0],
         last_day=end,

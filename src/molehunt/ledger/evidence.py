@@ -1,0 +1,220 @@
+"""What the ledger records: event batches, each day's scores, marked copies.
+
+    batch        {"kind": "batch", "subject": "<batch id>", "file": ..., "sha256": <of the
+                  Parquet file's bytes>, "rows": ..., "source_id": ..., "first_line": ...,
+                  "last_line": ...}
+    score_day    {"kind": "score_day", "subject": "<YYYY-MM-DD>", "rows": ..., "columns": [...],
+                  "sha256": <of the day's canonical score rows>}
+    marked_copy  {"kind": "marked_copy", "subject": "<mark id>", "doc_id": ..., "recipient": ...,
+                  "issued": ..., "file_name": ..., "sha256": <of the copy's bytes>}
+
+A day's canonical score rows are its rows of `scores`, each rendered as the recorded columns
+cast to text (NULL as `\\N`) joined by tabs, sorted, joined by newlines. A later entry for the
+same day (a detection run that recomputed it) supersedes an earlier one; the history stays in
+the log. Batches are immutable and recorded once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from molehunt.ledger.log import append_entries, read_entries
+from molehunt.store import Store
+from molehunt.store.database import EVENTS_DIR
+
+_BLOCK = 1 << 20
+
+
+def file_sha256(path: Path) -> str:
+    """Return the hex SHA-256 of a file's bytes, read in 1 MB blocks.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The digest.
+    """
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def unreadable_batch_files(root: Path) -> list[str]:
+    """Name the Parquet batch files that cannot even be read (damaged footer or header).
+
+    Used when the workspace cannot be opened at all, to say which file was damaged.
+
+    Args:
+        root: The workspace folder.
+
+    Returns:
+        Relative names of the damaged files, sorted.
+    """
+    import pyarrow.parquet as pq
+
+    damaged = []
+    for path in sorted((root / EVENTS_DIR).glob("batch-*.parquet")):
+        try:
+            pq.read_metadata(path)
+        except (OSError, ValueError):
+            damaged.append(f"{EVENTS_DIR}/{path.name}")
+    return damaged
+
+
+def recorded(store: Store, kind: str) -> dict[str, dict[str, Any]]:
+    """Return the latest recorded fields per subject of one kind (with `index` added).
+
+    Args:
+        store: The workspace.
+        kind: batch, score_day or marked_copy.
+
+    Returns:
+        subject -> fields of its latest entry.
+    """
+    latest: dict[str, dict[str, Any]] = {}
+    for entry in read_entries(store):
+        if entry.kind == kind:
+            latest[entry.subject] = entry.fields() | {"index": entry.index}
+    return latest
+
+
+def batch_fields(store: Store, row: tuple[Any, ...]) -> dict[str, Any]:
+    """Return a batch entry's fields for a `batches` row (hashing its Parquet file)."""
+    batch_id, source_id, file_name, first_line, last_line, rows = row
+    return {
+        "kind": "batch",
+        "subject": str(batch_id),
+        "file": str(file_name),
+        "sha256": file_sha256(store.root / str(file_name)),
+        "rows": int(rows),
+        "source_id": int(source_id),
+        "first_line": int(first_line),
+        "last_line": int(last_line),
+    }
+
+
+BATCH_COLUMNS = "batch_id, source_id, file_name, first_line, last_line, rows_stored"
+
+
+def record_batches(store: Store) -> int:
+    """Record every committed event batch the ledger does not hold yet.
+
+    Called at the end of each ingested file, so a batch is recorded right after its commit.
+
+    Args:
+        store: The workspace.
+
+    Returns:
+        The number of entries added.
+    """
+    known = recorded(store, "batch")
+    rows = store.query(f"SELECT {BATCH_COLUMNS} FROM batches ORDER BY batch_id")
+    items = [batch_fields(store, row) for row in rows if str(row[0]) not in known]
+    return len(append_entries(store, items))
+
+
+def score_columns(store: Store) -> list[str]:
+    """The columns of the `scores` table ([] when detection never ran)."""
+    tables = {row[0] for row in store.query("SHOW TABLES")}
+    if "scores" not in tables:
+        return []
+    return [str(row[0]) for row in store.query("DESCRIBE scores")]
+
+
+def score_digests(store: Store, columns: list[str]) -> dict[str, tuple[int, str]]:
+    """Return (rows, sha256) of each day's canonical score rows.
+
+    Args:
+        store: The workspace.
+        columns: The columns hashed (as recorded in the entries).
+
+    Returns:
+        ISO day -> (rows, hex digest); days without rows are absent.
+    """
+    if not columns:
+        return {}
+    cells = ", ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '\\N')" for c in columns)
+    rows = store.query(
+        "SELECT CAST(day AS VARCHAR), count(*), sha256(string_agg(line, chr(10) ORDER BY line)) "
+        f"FROM (SELECT day, concat_ws(chr(9), {cells}) AS line FROM scores) GROUP BY ALL"
+    )
+    return {str(day): (int(count), str(digest)) for day, count, digest in rows}
+
+
+def _score_day(day: str, columns: list[str], rows: int, digest: str) -> dict[str, Any]:
+    return {
+        "kind": "score_day",
+        "subject": day,
+        "rows": rows,
+        "columns": columns,
+        "sha256": digest,
+    }
+
+
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+def record_score_days(
+    store: Store, since: date | None, until: date | None, *, only_new: bool = False
+) -> int:
+    """Record the scores of the days a detection run wrote: days after `since` up to `until`.
+
+    A day whose scores differ from its latest entry gets a new entry; with `since` None (a
+    full recompute) a recorded day that has no scores any more is recorded as empty.
+
+    Args:
+        store: The workspace.
+        since: The last day left untouched by the run (None: all days were recomputed).
+        until: The last day computed (None: no bound).
+        only_new: Record only days never recorded (`ledger record`: never re-records a
+            changed day, which would hide an edit).
+
+    Returns:
+        The number of entries added.
+    """
+    columns = score_columns(store)
+    if not columns:
+        return 0
+    known = recorded(store, "score_day")
+    digests = score_digests(store, columns)
+    low = since.isoformat() if since else ""
+    high = until.isoformat() if until else "9999"
+    items = []
+    for day, (rows, digest) in sorted(digests.items()):
+        previous = known.get(day)
+        if only_new and previous is not None:
+            continue
+        if low < day <= high and (previous is None or previous.get("sha256") != digest):
+            items.append(_score_day(day, columns, rows, digest))
+    if since is None and not only_new:
+        for day, previous in sorted(known.items()):
+            if day not in digests and day <= high and previous.get("rows") != 0:
+                items.append(_score_day(day, columns, 0, EMPTY_SHA256))
+    return len(append_entries(store, items))
+
+
+def record_marked_copies(store: Store) -> int:
+    """Record every issued marked copy the ledger does not hold yet.
+
+    Args:
+        store: The workspace.
+
+    Returns:
+        The number of entries added.
+    """
+    known = recorded(store, "marked_copy")
+    rows = store.query_dicts(
+        "SELECT mark_id, doc_id, recipient, CAST(issued AS VARCHAR) AS issued, file_name, sha256 "
+        "FROM marked_copies ORDER BY issued, mark_id"
+    )
+    items = [
+        {"kind": "marked_copy", "subject": row["mark_id"], **row}
+        for row in rows
+        if row["mark_id"] not in known
+    ]
+    return len(append_entries(store, items))
