@@ -10,6 +10,7 @@ from molehunt.cli import (
     detect_commands,
     ingest_commands,
     ledger_commands,
+    serve_commands,
     status_command,
 )
 from molehunt.cli.base import main
@@ -18,3 +19,4 @@ __all__ = ["main"]
 
 _REGISTERED: tuple[object, ...] = (demo_command, detect_commands, ingest_commands, status_command)
 _REGISTERED += (ledger_commands,)
+_REGISTERED += (serve_commands,)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,11 +23,20 @@ DATABASE_FILE = "molehunt.duckdb"
 # spilling to disk instead.
 DEFAULT_MEMORY_LIMIT = "3GB"
 EVENTS_DIR = "events"
+# The main database's migrations; the workbench's own database (cases, audit log, tokens) has
+# its own folder, so that the web workbench can write while `detect` holds the main file's lock.
+MAIN_SCHEMA = "schema"
+WORKBENCH_SCHEMA = "workbench_schema"
+WORKBENCH_FILE = "workbench.duckdb"
+# DuckDB lets one process write a database file or several read it, never both: a second
+# process fails at once with a lock error. Opening retries for this long before giving up.
+DEFAULT_LOCK_WAIT = 5.0
+_LOCK_MESSAGE = "Could not set lock"
 
 
-def _migrations() -> list[tuple[int, str]]:
-    """Return (version, sql) for every shipped schema migration (`schema/NNNN_*.sql`), in order."""
-    folder = resources.files("molehunt.store") / "schema"
+def _migrations(schema: str = MAIN_SCHEMA) -> list[tuple[int, str]]:
+    """Return (version, sql) of every shipped migration (`<schema>/NNNN_*.sql`), in order."""
+    folder = resources.files("molehunt.store") / schema
     found = []
     for entry in folder.iterdir():
         name = entry.name
@@ -36,6 +47,21 @@ def _migrations() -> list[tuple[int, str]]:
 
 # The schema version this code writes: the newest shipped migration.
 SCHEMA_VERSION = _migrations()[-1][0]
+
+
+def _connect(database: Path, read_only: bool, lock_wait: float) -> duckdb.DuckDBPyConnection:
+    """Connect, retrying for `lock_wait` seconds while another process holds the file's lock."""
+    deadline = time.monotonic() + lock_wait
+    while True:
+        try:
+            return duckdb.connect(str(database), read_only=read_only)
+        except duckdb.Error as error:
+            if _LOCK_MESSAGE not in str(error) or time.monotonic() >= deadline:
+                first = str(error).splitlines()[0]
+                raise WorkspaceError(
+                    f"cannot open workspace database {database}: {first}"
+                ) from error
+            time.sleep(0.05)
 
 
 class Transaction:
@@ -65,8 +91,16 @@ class Store:
         connection: The open DuckDB connection (use `Store.open`).
     """
 
-    def __init__(self, root: Path, connection: duckdb.DuckDBPyConnection) -> None:
+    def __init__(
+        self,
+        root: Path,
+        connection: duckdb.DuckDBPyConnection,
+        database: Path | None = None,
+        schema: str = MAIN_SCHEMA,
+    ) -> None:
         self.root = root
+        self.database = database or root / DATABASE_FILE
+        self.schema = schema
         self._connection = connection
         self._lock = threading.RLock()
 
@@ -80,6 +114,9 @@ class Store:
         create: bool = True,
         read_only: bool = False,
         memory_limit: str = DEFAULT_MEMORY_LIMIT,
+        database: Path | str = DATABASE_FILE,
+        schema: str = MAIN_SCHEMA,
+        lock_wait: float = DEFAULT_LOCK_WAIT,
     ) -> Store:
         """Open (and if needed create or migrate) the workspace at `root`.
 
@@ -89,6 +126,11 @@ class Store:
             read_only: Open without write access (no migration, no clean-up).
             memory_limit: DuckDB's memory cap (e.g. '3GB'); larger work spills to
                 `<workspace>/.tmp`.
+            database: The database file, relative to `root` or absolute (a snapshot copy of
+                the main file, or the workbench's `WORKBENCH_FILE`).
+            schema: The migrations folder: `MAIN_SCHEMA` (events, detection) or
+                `WORKBENCH_SCHEMA` (cases, audit log, tokens; no events).
+            lock_wait: Seconds to keep retrying while another process holds the file.
 
         Returns:
             The open store.
@@ -98,8 +140,8 @@ class Store:
                 process, not a molehunt workspace, or of a newer schema version.
         """
         root = Path(root).expanduser().absolute()
-        database = root / DATABASE_FILE
-        if not database.exists():
+        path = root / database
+        if not path.exists():
             if not create or read_only:
                 raise WorkspaceError(
                     f"no molehunt workspace at {root} (expected {DATABASE_FILE}; "
@@ -108,20 +150,20 @@ class Store:
             if root.exists() and not root.is_dir():
                 raise WorkspaceError(f"workspace path {root} is a file; expected a folder")
             root.mkdir(parents=True, exist_ok=True)
-        (root / EVENTS_DIR).mkdir(exist_ok=True)
-        try:
-            connection = duckdb.connect(str(database), read_only=read_only)
-        except duckdb.Error as error:
-            first = str(error).splitlines()[0]
-            raise WorkspaceError(f"cannot open workspace database {database}: {first}") from error
-        store = cls(root, connection)
+        main = schema == MAIN_SCHEMA
+        if main:
+            (root / EVENTS_DIR).mkdir(exist_ok=True)
+        connection = _connect(path, read_only, lock_wait)
+        store = cls(root, connection, path, schema)
         try:
             store._configure(memory_limit)
             if not read_only:
                 store._migrate()
-                store._remove_orphan_batches()
+                if main:
+                    store._remove_orphan_batches()
             store._check_version()
-            store._create_events_view()
+            if main:
+                store._create_events_view()
         except BaseException:
             connection.close()
             raise
@@ -166,12 +208,10 @@ class Store:
     def _migrate(self) -> None:
         version = self._schema_version()
         if version is None:
-            raise WorkspaceError(
-                f"{self.root / DATABASE_FILE} is not a molehunt workspace (no schema version)"
-            )
-        if version > SCHEMA_VERSION:
+            raise WorkspaceError(f"{self.database} is not a molehunt workspace (no schema version)")
+        if version > self._newest_version():
             return  # refused by _check_version with a clear message
-        pending = [(number, sql) for number, sql in _migrations() if number > version]
+        pending = [(number, sql) for number, sql in _migrations(self.schema) if number > version]
         if not pending:
             return
         with self.transaction() as connection:
@@ -184,14 +224,18 @@ class Store:
                     "UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(number)]
                 )
 
+    def _newest_version(self) -> int:
+        return SCHEMA_VERSION if self.schema == MAIN_SCHEMA else _migrations(self.schema)[-1][0]
+
     def _check_version(self) -> None:
         version = self._schema_version()
         if version is None or version == 0:
-            raise WorkspaceError(f"{self.root / DATABASE_FILE} is not a molehunt workspace")
-        if version > SCHEMA_VERSION:
+            raise WorkspaceError(f"{self.database} is not a molehunt workspace")
+        newest = self._newest_version()
+        if version > newest:
             raise WorkspaceError(
                 f"workspace {self.root} has schema version {version}, newer than this molehunt "
-                f"understands ({SCHEMA_VERSION}); upgrade molehunt to open it"
+                f"understands ({newest}); upgrade molehunt to open it"
             )
 
     def _remove_orphan_batches(self) -> None:
@@ -256,6 +300,25 @@ class Store:
             cursor = self._connection.cursor()
             self._define_events(cursor)
         return cursor
+
+    def copy_to(self, target: Path) -> None:
+        """Copy the database file (and its write-ahead log, if any) to `target`, atomically.
+
+        Open read-only, the store holds a shared lock on the file for the whole copy, so no
+        writer can change it underneath: the copy is a consistent snapshot.
+
+        Args:
+            target: The new file (its `.wal` beside it when the source has one).
+        """
+        with self._lock:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            for suffix in ("", ".wal"):
+                source = Path(f"{self.database}{suffix}")
+                final = Path(f"{target}{suffix}")
+                if source.exists():
+                    partial = final.with_name(final.name + ".partial")
+                    shutil.copyfile(source, partial)
+                    os.replace(partial, final)
 
     # -- writing ---------------------------------------------------------------------------
 

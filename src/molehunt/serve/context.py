@@ -1,0 +1,67 @@
+"""What every request handler shares: the workspace snapshot, the workbench, pseudonyms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from molehunt.serve.auth import Principal, Pseudonymizer, bearer_token, parse_session
+from molehunt.serve.errors import ServeError
+from molehunt.serve.snapshot import SnapshotReader
+from molehunt.serve.views import PeopleIndex
+from molehunt.serve.workbench import Clock, Workbench
+from molehunt.store.database import Store
+
+
+@dataclass
+class ServeContext:
+    """The server's shared state, built once by `create_app`.
+
+    Args:
+        root: The workspace folder.
+        now: The clock (UTC).
+        reader: Snapshot copies of the workspace.
+        workbench: Tokens, cases, audit log.
+        names: The pseudonymizer.
+        people: Pseudonym -> user id.
+    """
+
+    root: Path
+    now: Clock
+    reader: SnapshotReader
+    workbench: Workbench
+    names: Pseudonymizer
+    people: PeopleIndex
+
+    def store(self) -> Store:
+        """Return the current read-only snapshot of the workspace."""
+        return self.reader.store()
+
+    def user(self, pseudonym: str) -> str:
+        """Return the user id behind a pseudonym (NotFoundError when unknown)."""
+        store = self.store()
+        return self.people.user(store, self.reader.generation, pseudonym)
+
+    def from_header(self, authorization: str | None) -> Principal:
+        """Return who sent a bearer token (AuthenticationError when missing or unknown)."""
+        return self.workbench.principal(token=bearer_token(authorization))
+
+    def from_session(self, cookie: str | None) -> Principal:
+        """Return who holds a session cookie (AuthenticationError when missing or invalid)."""
+        token_id = parse_session(self.names, cookie, self.now().timestamp())
+        return self.workbench.principal(token_id=token_id)
+
+
+def parse_day(text: str | None) -> date | None:
+    """Return an ISO day, or None for None/empty.
+
+    Raises:
+        ServeError: Not YYYY-MM-DD.
+    """
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ServeError(f"bad date {text!r}: expected YYYY-MM-DD") from None

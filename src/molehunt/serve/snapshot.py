@@ -1,0 +1,125 @@
+"""Consistent reads of the workspace while `detect` or `ingest` write it: snapshot copies.
+
+DuckDB lets one process write a database file or several processes read it, never both, and a
+second process fails at once with a lock error. So the server never keeps the main file open:
+when the file has changed, it opens it read-only for a moment (a shared lock, so no writer can
+change it meanwhile), copies it to `<workspace>/.serve/`, lets go, and answers from the copy.
+While a writer holds the file, requests are answered from the last copy (marked stale); a
+writer that starts during a copy waits for it (`Store.open` retries on a lock).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from pathlib import Path
+
+from molehunt.errors import WorkspaceError
+from molehunt.serve.errors import BusyError
+from molehunt.store.database import DATABASE_FILE, Store
+
+SNAPSHOT_DIR = ".serve"
+# A changed file is looked at no more often than this (seconds).
+DEFAULT_CHECK_INTERVAL = 1.0
+
+
+class SnapshotReader:
+    """Hands out a read-only Store on the newest consistent copy of the workspace.
+
+    Args:
+        root: The workspace folder.
+        memory_limit: DuckDB memory cap of the copy's connection.
+        check_interval: Seconds between looks at the main file.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        memory_limit: str = "1GB",
+        check_interval: float = DEFAULT_CHECK_INTERVAL,
+    ) -> None:
+        self.root = root
+        self.memory_limit = memory_limit
+        self.check_interval = check_interval
+        self.stale = False
+        self.generation = 0
+        self._current: Store | None = None
+        self._retired: list[Store] = []
+        self._signature: tuple[int, ...] | None = None
+        self._checked = 0.0
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+        (root / SNAPSHOT_DIR).mkdir(parents=True, exist_ok=True)
+
+    def _file_signature(self) -> tuple[int, ...]:
+        signature: list[int] = []
+        for name in (DATABASE_FILE, DATABASE_FILE + ".wal"):
+            path = self.root / name
+            if path.exists():
+                stat = path.stat()
+                signature += [stat.st_mtime_ns, stat.st_size]
+            else:
+                signature += [0, 0]
+        return tuple(signature)
+
+    def store(self) -> Store:
+        """Return the Store of the newest copy, refreshing it when the workspace changed.
+
+        Raises:
+            BusyError: No copy yet and a writer holds the workspace, or no workspace.
+        """
+        with self._lock:
+            now = time.monotonic()
+            if self._current is None or now - self._checked >= self.check_interval:
+                self._checked = now
+                signature = self._file_signature()
+                if self._current is None or signature != self._signature:
+                    self._refresh(signature)
+            if self._current is None:
+                raise BusyError(
+                    f"the workspace {self.root} is being written (detect or ingest) and has "
+                    "no earlier snapshot; try again when that finishes"
+                )
+            return self._current
+
+    def _refresh(self, signature: tuple[int, ...]) -> None:
+        target = self.root / SNAPSHOT_DIR / f"snapshot-{os.getpid()}-{next(self._counter)}.duckdb"
+        try:
+            source = Store.open(self.root, read_only=True, lock_wait=0, memory_limit="256MB")
+        except WorkspaceError as error:
+            if "lock" not in str(error).lower():
+                raise BusyError(str(error)) from error
+            self.stale = self._current is not None
+            return
+        try:
+            source.copy_to(target)
+        finally:
+            source.close()
+        fresh = Store.open(
+            self.root, read_only=True, database=target, memory_limit=self.memory_limit
+        )
+        self._signature = signature
+        self.stale = False
+        self.generation += 1
+        # A request may still be reading the previous copy: close copies two generations old.
+        if self._current is not None:
+            self._retired.append(self._current)
+        self._current = fresh
+        while len(self._retired) > 1:
+            self._close(self._retired.pop(0))
+
+    @staticmethod
+    def _close(store: Store) -> None:
+        store.close()
+        for suffix in ("", ".wal"):
+            Path(f"{store.database}{suffix}").unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Close and delete every copy."""
+        with self._lock:
+            for store in [*self._retired, *([self._current] if self._current else [])]:
+                self._close(store)
+            self._retired.clear()
+            self._current = None
