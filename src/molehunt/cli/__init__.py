@@ -12,6 +12,7 @@ from molehunt.cli import (
     ledger_commands,
     serve_commands,
     status_command,
+    trace_commands,
 )
 from molehunt.cli.base import main
 
@@ -19,4 +20,5 @@ __all__ = ["main"]
 
 _REGISTERED: tuple[object, ...] = (demo_command, detect_commands, ingest_commands, status_command)
 _REGISTERED += (ledger_commands,)
+_REGISTERED += (trace_commands,)
 _REGISTERED += (serve_commands,)
