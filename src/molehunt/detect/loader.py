@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,7 @@ def read_raw_rules(path: Path) -> Iterator[RawRule]:
 
 
 def load_rule_file(path: Path) -> list[Rule]:
-    """Read every rule of one file.
+    """Read every rule of one file (parsed once per file version: rules are frozen).
 
     Args:
         path: A rule file.
@@ -115,7 +116,17 @@ def load_rule_file(path: Path) -> list[Rule]:
     Raises:
         RuleError: The file or one of its rules is invalid (with file:line).
     """
-    return [Rule.from_dict(raw.data, raw.source) for raw in read_raw_rules(path)]
+    try:
+        stat = Path(path).stat()
+    except OSError:  # read_raw_rules names the missing file
+        return [Rule.from_dict(raw.data, raw.source) for raw in read_raw_rules(path)]
+    return list(_parsed_rule_file(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=256)
+def _parsed_rule_file(path: str, mtime_ns: int, size: int) -> tuple[Rule, ...]:
+    """Parse a rule file; cached by path and version (the web workbench lists rules per request)."""
+    return tuple(Rule.from_dict(raw.data, raw.source) for raw in read_raw_rules(Path(path)))
 
 
 def list_rules(extra_paths: Iterable[Path] = ()) -> list[Rule]:

@@ -21,7 +21,7 @@ from molehunt.serve.cases import (
 )
 from molehunt.serve.context import ServeContext, parse_day
 from molehunt.serve.errors import ServeError
-from molehunt.serve.views import finding_data, identity, person_data, queue_data
+from molehunt.serve.views import finding_data, identity, person_data
 from molehunt.store.status import workspace_status
 
 MAX_TOP = 500
@@ -103,7 +103,7 @@ def build_api() -> APIRouter:
         top: Annotated[int, Query(ge=1, le=MAX_TOP)] = 20,
     ) -> dict[str, Any]:
         who.require(ANALYSTS)
-        data = queue_data(ctx.store(), ctx.workbench, ctx.names, parse_day(day), top)
+        data = ctx.queue(parse_day(day), top)
         return {**data, "stale": ctx.reader.stale}
 
     @api.get("/people/{pseudonym}", summary="A person: timeline, activity, channels, context")

@@ -24,7 +24,7 @@ from molehunt.serve.errors import error_body
 from molehunt.serve.i18n import Translator, choose_locale
 from molehunt.serve.render import render_page
 from molehunt.serve.snapshot import DEFAULT_CHECK_INTERVAL, SnapshotReader
-from molehunt.serve.views import PeopleIndex
+from molehunt.serve.views import PeopleIndex, QueueCache
 from molehunt.serve.web import build_web
 from molehunt.serve.workbench import Clock, Workbench
 from molehunt.store.database import DATABASE_FILE
@@ -43,6 +43,9 @@ SECURITY_HEADERS = [
 
 # Seconds the server keeps the workbench file open after the last request (workbench.py).
 WORKBENCH_LEASE = 0.5
+# Seconds a verified token and the cases' version are trusted (a revoke from another process
+# takes this long; one through the API counts at once).
+WORKBENCH_RECHECK = 1.0
 
 
 def utc_now() -> datetime:
@@ -123,7 +126,7 @@ def create_app(
             f"no molehunt workspace at {root} (expected {DATABASE_FILE}; run `molehunt demo` "
             "or `molehunt ingest` first, or pass --workspace)"
         )
-    workbench = Workbench(root, now, lease=WORKBENCH_LEASE)
+    workbench = Workbench(root, now, lease=WORKBENCH_LEASE, recheck=WORKBENCH_RECHECK)
     names = workbench.pseudonymizer()
     app = FastAPI(
         title="molehunt workbench API",
@@ -141,6 +144,7 @@ def create_app(
         workbench=workbench,
         names=names,
         people=PeopleIndex(names),
+        queues=QueueCache(),
     )
     app.include_router(build_api())
     app.include_router(build_web())

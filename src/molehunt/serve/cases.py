@@ -77,7 +77,7 @@ def create_case(
     """Open a case on a person's day; returns its id. `subject` is the person's pseudonym."""
     if not title.strip():
         raise ServeError("a case needs a non-empty title")
-    with workbench.open() as store, store.transaction() as tx:
+    with workbench.write() as tx:
         case_id = int(tx.execute("SELECT coalesce(max(case_id), 0) + 1 FROM cases")[0][0])
         tx.execute(
             "INSERT INTO cases VALUES (?, ?, ?, ?, ?, ?)",
@@ -138,7 +138,7 @@ def add_note(
     """Append a note to a case (notes are never edited or removed); returns its id."""
     if not text.strip():
         raise ServeError("a note needs some text")
-    with workbench.open() as store, store.transaction() as tx:
+    with workbench.write() as tx:
         if not tx.execute("SELECT 1 FROM cases WHERE case_id = ?", [case_id]):
             raise NotFoundError(f"no case {case_id}")
         note_id = int(tx.execute("SELECT coalesce(max(note_id), 0) + 1 FROM case_notes")[0][0])
@@ -171,7 +171,7 @@ def set_verdict(
         raise ServeError("a verdict needs a reason")
     if suppress is not None and verdict != "benign":
         raise ServeError("only a benign verdict may suppress a rule")
-    with workbench.open() as store, store.transaction() as tx:
+    with workbench.write() as tx:
         rows = tx.execute("SELECT user_id FROM cases WHERE case_id = ?", [case_id])
         if not rows:
             raise NotFoundError(f"no case {case_id}")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from molehunt.serve.auth import Principal, Pseudonymizer, bearer_token, parse_session
 from molehunt.serve.errors import ServeError
 from molehunt.serve.snapshot import SnapshotReader
-from molehunt.serve.views import PeopleIndex
+from molehunt.serve.views import PeopleIndex, QueueCache
 from molehunt.serve.workbench import Clock, Workbench
 from molehunt.store.database import Store
 
@@ -25,6 +26,7 @@ class ServeContext:
         workbench: Tokens, cases, audit log.
         names: The pseudonymizer.
         people: Pseudonym -> user id.
+        queues: Queue answers of the current snapshot.
     """
 
     root: Path
@@ -33,6 +35,12 @@ class ServeContext:
     workbench: Workbench
     names: Pseudonymizer
     people: PeopleIndex
+    queues: QueueCache
+
+    def queue(self, day: date | None, top: int) -> dict[str, Any]:
+        """Return the queue of a day (cached until the snapshot or the cases change)."""
+        store, generation = self.reader.current()
+        return self.queues.get(store, generation, self.workbench, self.names, day, top)
 
     def store(self) -> Store:
         """Return the current read-only snapshot of the workspace."""
@@ -40,8 +48,8 @@ class ServeContext:
 
     def user(self, pseudonym: str) -> str:
         """Return the user id behind a pseudonym (NotFoundError when unknown)."""
-        store = self.store()
-        return self.people.user(store, self.reader.generation, pseudonym)
+        store, generation = self.reader.current()
+        return self.people.user(store, generation, pseudonym)
 
     def from_header(self, authorization: str | None) -> Principal:
         """Return who sent a bearer token (AuthenticationError when missing or unknown)."""

@@ -70,6 +70,14 @@ class SnapshotReader:
         Raises:
             BusyError: No copy yet and a writer holds the workspace, or no workspace.
         """
+        return self.current()[0]
+
+    def current(self) -> tuple[Store, int]:
+        """Return the newest copy's Store and its generation (1, 2, ... per refresh).
+
+        Raises:
+            BusyError: No copy yet and a writer holds the workspace, or no workspace.
+        """
         with self._lock:
             now = time.monotonic()
             if self._current is None or now - self._checked >= self.check_interval:
@@ -82,7 +90,7 @@ class SnapshotReader:
                     f"the workspace {self.root} is being written (detect or ingest) and has "
                     "no earlier snapshot; try again when that finishes"
                 )
-            return self._current
+            return self._current, self.generation
 
     def _refresh(self, signature: tuple[int, ...]) -> None:
         target = self.root / SNAPSHOT_DIR / f"snapshot-{os.getpid()}-{next(self._counter)}.duckdb"

@@ -66,6 +66,44 @@ class PeopleIndex:
         return found
 
 
+class QueueCache:
+    """The queue answers of the current snapshot and cases, reused until either changes.
+
+    The queue of a day depends only on the snapshot (scores, rule hits) and on the cases,
+    verdicts and suppressions, so an unchanged pair gives the same answer.
+
+    Args:
+        size: How many (day, top) answers to keep.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._answers: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        store: Store,
+        generation: int,
+        workbench: Workbench,
+        names: Pseudonymizer,
+        day: date | None,
+        top: int,
+    ) -> dict[str, Any]:
+        """Return `queue_data(...)`, computed once per snapshot, workbench version, day, top."""
+        key = (generation, workbench.version(), day, top)
+        with self._lock:
+            found = self._answers.get(key)
+        if found is not None:
+            return found
+        answer = queue_data(store, workbench, names, day, top)
+        with self._lock:
+            if len(self._answers) >= self.size:
+                self._answers.clear()
+            self._answers[key] = answer
+        return answer
+
+
 def _tables(store: Store) -> set[str]:
     return {str(row[0]) for row in store.query("SELECT table_name FROM duckdb_tables()")}
 

@@ -30,7 +30,7 @@ from molehunt.serve.context import ServeContext, parse_day
 from molehunt.serve.errors import AuthenticationError, PermissionDeniedError, ServeError
 from molehunt.serve.i18n import LOCALE_COOKIE, LOCALES, Translator, choose_locale
 from molehunt.serve.render import contribution_rows, render_case_report, render_page
-from molehunt.serve.views import finding_data, identity, person_data, queue_data
+from molehunt.serve.views import finding_data, identity, person_data
 from molehunt.store.status import workspace_status
 
 SESSION_COOKIE = "molehunt_session"
@@ -137,7 +137,7 @@ def build_web() -> APIRouter:
             return see_other("/admin")
         who.require(ANALYSTS)
         top = max(1, min(top, 500))
-        data = queue_data(ctx.store(), ctx.workbench, ctx.names, parse_day(date), top)
+        data = ctx.queue(parse_day(date), top)
         return page(request, "queue.html", who, queue=data, top=top)
 
     def person_page(

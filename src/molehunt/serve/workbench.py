@@ -6,6 +6,7 @@ import hashlib
 import json
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,12 +67,18 @@ class Workbench:
         root: The workspace folder.
         now: The clock (UTC), injected so tests control time.
         lease: Seconds to keep the file open after the last use (0: close at once).
+        recheck: Seconds a verified token, and the cases' version, are trusted before they
+            are read again (0: every time). Changes made through this object count at once;
+            a `molehunt token revoke` from another process counts within `recheck` seconds.
     """
 
-    def __init__(self, root: Path, now: Clock, lease: float = 0.0) -> None:
+    def __init__(self, root: Path, now: Clock, lease: float = 0.0, recheck: float = 0.0) -> None:
         self.root = root
         self.now = now
         self.lease = lease
+        self.recheck = recheck
+        self._writes = 0
+        self._principals: dict[tuple[str | None, int | None], tuple[float, Principal]] = {}
         self._secret: bytes | None = None
         self._store: Store | None = None
         self._users = 0
@@ -107,6 +114,14 @@ class Workbench:
                         self._timer.daemon = True
                         self._timer.start()
 
+    @contextmanager
+    def write(self) -> Iterator[Transaction]:
+        """Open the file and a transaction; commit, and count the write (see `version`)."""
+        with self.open() as store, store.transaction() as tx:
+            yield tx
+        with self._lock:
+            self._writes += 1
+
     def _expire(self) -> None:
         with self._lock:
             if self._users == 0:
@@ -129,7 +144,7 @@ class Workbench:
     def pseudonymizer(self) -> Pseudonymizer:
         """Return the pseudonymizer keyed with this workspace's secret (made on first use)."""
         if self._secret is None:
-            with self.open() as store, store.transaction() as tx:
+            with self.write() as tx:
                 rows = tx.execute("SELECT value FROM meta WHERE key = 'workspace_secret'")
                 if rows:
                     secret = str(rows[0][0])
@@ -159,7 +174,7 @@ class Workbench:
         if not name.strip():
             raise ServeError("a token needs a non-empty --name")
         token = new_token()
-        with self.open() as store, store.transaction() as tx:
+        with self.write() as tx:
             token_id = int(tx.execute("SELECT coalesce(max(token_id), 0) + 1 FROM tokens")[0][0])
             tx.execute(
                 "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, NULL)",
@@ -184,7 +199,8 @@ class Workbench:
         Raises:
             NotFoundError: No such token.
         """
-        with self.open() as store, store.transaction() as tx:
+        self._principals.clear()
+        with self.write() as tx:
             if not tx.execute("SELECT 1 FROM tokens WHERE token_id = ?", [token_id]):
                 raise NotFoundError(f"no token with id {token_id}")
             tx.execute(
@@ -198,6 +214,18 @@ class Workbench:
         Raises:
             AuthenticationError: Unknown or revoked.
         """
+        key = (hash_token(token) if token is not None else None, token_id)
+        cached = self._principals.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        found = self._lookup(token, token_id)
+        if self.recheck > 0:
+            if len(self._principals) > 1000:
+                self._principals.clear()
+            self._principals[key] = (time.monotonic() + self.recheck, found)
+        return found
+
+    def _lookup(self, token: str | None, token_id: int | None) -> Principal:
         with self.open() as store:
             if token is not None:
                 rows = store.query(
@@ -214,6 +242,12 @@ class Workbench:
         if not rows:
             raise AuthenticationError("unknown or revoked token")
         return Principal(int(rows[0][0]), str(rows[0][1]), str(rows[0][2]))
+
+    def version(self) -> tuple[int, int]:
+        """Return a value that changes after every use of the file through this object, and
+        at least every `recheck` seconds (for writes by other processes)."""
+        tick = int(time.monotonic() / self.recheck) if self.recheck > 0 else time.monotonic_ns()
+        return self._writes, tick
 
     # -- audit log -------------------------------------------------------------------------
 
@@ -235,7 +269,7 @@ class Workbench:
             tx: An open workbench transaction to join.
         """
         if tx is None:
-            with self.open() as store, store.transaction() as own:
+            with self.write() as own:
                 self.record(principal, action, subject, detail, own)
             return
         last = tx.execute("SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
