@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from molehunt.cli import main
+from molehunt.errors import TraceError
 from molehunt.ledger import verify_ledger
 from molehunt.store import Store
 from molehunt.trace import mark_document, trace_text
@@ -170,7 +171,8 @@ def test_cli_mark_then_trace_json(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("plan.docx", b"PK", "DOCX and PDF are not implemented"),
+        ("plan.docx", b"PK", "not a readable DOCX"),
+        ("plan.odt", b"PK", "expected .txt, .md, .docx or .pdf"),
         ("short.txt", b"Do not copy.", "places can be marked"),
         ("latin1.txt", "caf\xe9".encode("latin-1") * 50, "not UTF-8"),
     ],
@@ -194,3 +196,14 @@ def test_trace_without_marked_documents_says_so(tmp_path: Path) -> None:
 
 def test_normalize_undoes_what_retyping_changes() -> None:
     assert normalize("Ｄｏｎ’ｔ\u200b  ＳＴＯＰ\n") == "don't stop"
+
+
+def test_copies_marked_under_other_variant_lists_are_refused_not_misread(tmp_path: Path) -> None:
+    source = tmp_path / "plan.txt"
+    source.write_text(sample_document("en", 800, seed=4), encoding="utf-8")
+    with Store.open(tmp_path / "ws") as store:
+        mark_document(store, source, ["a", "b"], tmp_path / "out")
+        (sidecar,) = (tmp_path / "ws" / "marks").glob("*.json")
+        sidecar.write_text(json.dumps({"scheme": "older"}), encoding="utf-8")
+        with pytest.raises(TraceError, match="marked with variant scheme older"):
+            trace_text(store, source.read_text(encoding="utf-8"))

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,13 +25,14 @@ import numpy.typing as npt
 from molehunt.errors import TraceError
 from molehunt.ledger import record_marked_copies
 from molehunt.store import Store
+from molehunt.trace.formats import document_format, extract_text, run_boundaries, write_copy
 from molehunt.trace.text import apply_case, detect_language, normalize, protected_spans, scanner
+from molehunt.trace.variants import SCHEME
 
 MARKS_DIR = "marks"
 # Fewer places than this cannot tell 1,000 recipients apart from a fragment.
 MIN_SITES = 24
 _COPY_COLUMNS = ("mark_id", "doc_id", "recipient", "issued", "file_name", "sha256")
-FORMATS = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown"}
 
 
 @dataclass(frozen=True)
@@ -53,13 +56,16 @@ class Site:
     markable: bool
 
 
-def find_sites(text: str, language: str, markdown: bool) -> list[Site]:
+def find_sites(
+    text: str, language: str, markdown: bool, boundaries: Sequence[int] = ()
+) -> list[Site]:
     """Return every site of a document, in the order `trace` numbers them.
 
     Args:
         text: The original text.
         language: `en` or `zh`.
         markdown: Keep code, link targets, URLs and HTML unchanged.
+        boundaries: Offsets a site may not straddle (DOCX run ends).
 
     Returns:
         The sites; those a copy may not change have `markable` false.
@@ -73,7 +79,9 @@ def find_sites(text: str, language: str, markdown: bool) -> list[Site]:
         group = scan.classes[match.class_id]
         # The tracer numbers sites in the normalised text: past a disagreement, stop marking.
         agrees = number < len(normalized) and normalized[number].class_id == match.class_id
-        inside = any(a <= match.start < b for a, b in protected)
+        inside = any(a <= match.start < b for a, b in protected) or any(
+            match.start < cut < match.end for cut in boundaries
+        )
         markable = agrees and not inside and not (group.from_first and match.variant != 0)
         alternative = (match.variant + 1) % len(group.variants)
         sites.append(
@@ -97,43 +105,63 @@ def copy_bits(doc_id: str, mark_id: str, count: int) -> npt.NDArray[np.int8]:
     return np.random.default_rng(seed).integers(0, 2, count, dtype=np.int8)
 
 
-def render_copy(text: str, sites: list[Site], bits: npt.NDArray[np.int8], language: str) -> str:
-    """Return the text with each markable site whose bit is 1 changed to its alternative."""
+def render_copy(
+    text: str,
+    sites: list[Site],
+    bits: npt.NDArray[np.int8],
+    language: str,
+    start: int = 0,
+    end: int | None = None,
+) -> str:
+    """Return `text[start:end]` with each markable site whose bit is 1 changed to its variant.
+
+    Args:
+        text: The original text.
+        sites: Its sites (`find_sites`).
+        bits: The copy's bits, one per site.
+        language: `en` or `zh`.
+        start: Start of the stretch to render (a DOCX run).
+        end: End of the stretch (default: the end of the text).
+
+    Returns:
+        The marked stretch.
+    """
+    end = len(text) if end is None else end
     classes = scanner(language).classes
     parts = []
-    position = 0
+    position = start
     for site, bit in zip(sites, bits, strict=True):
-        if not (site.markable and bit):
+        if not (site.markable and bit and start <= site.start and site.end <= end):
             continue
         original = text[site.start : site.end]
         replacement = classes[site.class_id].variants[site.alternative]
         parts.append(text[position : site.start])
         parts.append(apply_case(original, replacement))
         position = site.end
-    parts.append(text[position:])
+    parts.append(text[position:end])
     return "".join(parts)
 
 
 def read_document(path: Path) -> tuple[bytes, str, str]:
-    """Read a document to mark or trace: (bytes, text, format).
+    """Read a document to mark: (bytes, text, format).
 
     Raises:
-        TraceError: Missing file, unsupported format, or not UTF-8 text.
+        TraceError: Missing file, unsupported format, or unreadable content.
     """
-    file_format = FORMATS.get(path.suffix.lower())
-    if file_format is None:
-        raise TraceError(
-            f"{path}: {path.suffix or 'no extension'} is not supported yet; expected plain text "
-            "(.txt) or Markdown (.md); DOCX and PDF are not implemented"
-        )
+    file_format = document_format(path)
     try:
         data = path.read_bytes()
     except OSError as error:
         raise TraceError(f"{path}: cannot read: {error.strerror}") from error
-    try:
-        return data, data.decode("utf-8-sig"), file_format
-    except UnicodeDecodeError as error:
-        raise TraceError(f"{path}: not UTF-8 text (byte {error.start})") from error
+    return data, extract_text(data, file_format, str(path)), file_format
+
+
+def document_sites(
+    data: bytes, text: str, file_format: str, language: str, where: str
+) -> list[Site]:
+    """The sites of a document in any format (DOCX: a site may not span two runs)."""
+    boundaries = run_boundaries(data, file_format, where)
+    return find_sites(text, language, file_format == "markdown", boundaries)
 
 
 def classification(store: Store, path: Path, sha256: str) -> str | None:
@@ -153,13 +181,6 @@ def classification(store: Store, path: Path, sha256: str) -> str | None:
         ):
             return str(level)
     return None
-
-
-def _banner(text: str, level: str | None, file_format: str) -> str:
-    if level is None:
-        return text
-    line = f"**{level}**" if file_format == "markdown" else level
-    return f"{line}\n\n{text.rstrip(chr(10))}\n\n{line}\n"
 
 
 def mark_document(
@@ -186,7 +207,7 @@ def mark_document(
     """
     data, text, file_format = read_document(path)
     language = detect_language(text)
-    sites = find_sites(text, language, file_format == "markdown")
+    sites = document_sites(data, text, file_format, language, str(path))
     markable = sum(site.markable for site in sites)
     if markable < MIN_SITES:
         raise TraceError(
@@ -203,13 +224,17 @@ def mark_document(
     copies = []
     for recipient in dict.fromkeys(recipients):
         mark_id = secrets.token_hex(8)
-        copy = _banner(
-            render_copy(text, sites, copy_bits(doc_id, mark_id, len(sites)), language),
-            level,
+        bits = copy_bits(doc_id, mark_id, len(sites))
+        marked = render_copy(text, sites, bits, language)
+        encoded = write_copy(
+            data,
             file_format,
+            marked,
+            _stretch_marker(text, sites, bits, language),
+            level,
+            str(path),
         )
         target = out / f"{path.stem}-{_safe(recipient)}{path.suffix}"
-        encoded = copy.encode("utf-8")
         target.write_bytes(encoded)
         copies.append(
             {
@@ -236,6 +261,34 @@ def mark_document(
     return copies
 
 
+def check_scheme(sidecar: Path, name: str) -> None:
+    """Refuse to mix or read copies marked under other variant lists.
+
+    Raises:
+        TraceError: The sidecar is unreadable or names another scheme.
+    """
+    try:
+        scheme = json.loads(sidecar.read_text(encoding="utf-8")).get("scheme")
+    except (OSError, ValueError) as error:
+        raise TraceError(f"{sidecar}: cannot read the marking scheme of {name}") from error
+    if scheme != SCHEME:
+        raise TraceError(
+            f"{name} was marked with variant scheme {scheme}; this molehunt uses {SCHEME} "
+            "(use the molehunt version that marked it)"
+        )
+
+
+def _stretch_marker(
+    text: str, sites: list[Site], bits: npt.NDArray[np.int8], language: str
+) -> Callable[[int, str], str]:
+    """rewrite(offset, stretch) for formats marked piece by piece (DOCX runs)."""
+
+    def rewrite(offset: int, stretch: str) -> str:
+        return render_copy(text, sites, bits, language, offset, offset + len(stretch))
+
+    return rewrite
+
+
 def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or "recipient"
 
@@ -253,6 +306,10 @@ def _keep_original(
     kept = folder / f"{doc_id}{path.suffix.lower()}"
     if not kept.exists():
         kept.write_bytes(data)
+        scheme = {"scheme": SCHEME, "language": language, "format": file_format}
+        (folder / f"{doc_id}.json").write_text(json.dumps(scheme), encoding="utf-8")
+    else:
+        check_scheme(folder / f"{doc_id}.json", path.name)
     with store.transaction() as connection:
         known = connection.execute("SELECT 1 FROM marked_documents WHERE doc_id = ?", [doc_id])
         if not known:

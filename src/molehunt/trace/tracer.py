@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +26,14 @@ import numpy as np
 
 from molehunt.errors import TraceError
 from molehunt.store import Store
-from molehunt.trace.mark import MARKS_DIR, copy_bits, find_sites
+from molehunt.trace.formats import FORMATS, extract_text
+from molehunt.trace.mark import MARKS_DIR, check_scheme, copy_bits, document_sites
 from molehunt.trace.text import normalize, scanner, shingles
 
 CONFIDENCE_THRESHOLD = 0.999
-CONTEXT = 4
+ANCHOR = 8
+MAX_REPEATS = 8
+WINDOW = 40
 MIN_CONTAINMENT = 0.2
 
 
@@ -121,6 +125,8 @@ class _Document:
     sites: list[tuple[int, int]]  # token position, variant class
     variants: list[tuple[int, int]]
     markable: list[bool]
+    anchors: dict[int, list[int]] = field(default_factory=dict)
+    site_at: dict[int, int] = field(default_factory=dict)
 
 
 _DOCUMENTS: dict[str, _Document] = {}
@@ -137,14 +143,17 @@ def _load_documents(store: Store) -> list[_Document]:
     rows = store.query_dicts("SELECT doc_id, name, format, language, level FROM marked_documents")
     documents = []
     for row in rows:
+        folder = store.root / MARKS_DIR
+        check_scheme(folder / f"{row['doc_id']}.json", row["name"])
         if row["doc_id"] in _DOCUMENTS:  # doc ids are content hashes: a cached parse stays true
             documents.append(_DOCUMENTS[row["doc_id"]])
             continue
-        matches = list((store.root / MARKS_DIR).glob(f"{row['doc_id']}.*"))
+        matches = [p for p in folder.glob(f"{row['doc_id']}.*") if p.suffix != ".json"]
         if not matches:
             raise TraceError(f"the original of {row['name']} is missing from {MARKS_DIR}/")
-        text = matches[0].read_bytes().decode("utf-8-sig")
-        sites = find_sites(text, row["language"], row["format"] == "markdown")
+        data = matches[0].read_bytes()
+        text = extract_text(data, row["format"], str(matches[0]))
+        sites = document_sites(data, text, row["format"], row["language"], str(matches[0]))
         tokens, found = scanner(row["language"]).scan(normalize(text))
         _DOCUMENTS[row["doc_id"]] = _Document(
             row["doc_id"],
@@ -156,31 +165,47 @@ def _load_documents(store: Store) -> list[_Document]:
             [(s.original, s.alternative) for s in sites],
             [s.markable for s in sites],
         )
-        documents.append(_DOCUMENTS[row["doc_id"]])
+        document = _DOCUMENTS[row["doc_id"]]
+        document.anchors = _anchor_index(tokens)
+        document.site_at = {position: number for number, (position, _) in enumerate(document.sites)}
+        documents.append(document)
     return documents
 
 
+def _anchor_index(tokens: list[str]) -> dict[int, list[int]]:
+    """Positions of every run of ANCHOR tokens (runs seen more than MAX_REPEATS times: none)."""
+    index: dict[int, list[int]] = {}
+    for position in range(len(tokens) - ANCHOR + 1):
+        index.setdefault(hash(tuple(tokens[position : position + ANCHOR])), []).append(position)
+    return {key: found for key, found in index.items() if len(found) <= MAX_REPEATS}
+
+
 def _observe(document: _Document, leak_text: str) -> list[tuple[int, int]]:
-    """(site number, bit) for every marked site found in the leak."""
-    index: dict[tuple[str, tuple[str, ...]], int] = {}
-    tokens = document.tokens
-    for number, (position, _) in enumerate(document.sites):
-        for key in (
-            ("L", tuple(tokens[max(position - CONTEXT, 0) : position])),
-            ("R", tuple(tokens[position + 1 : position + 1 + CONTEXT])),
-        ):
-            if len(key[1]) == CONTEXT:
-                index[key] = -1 if key in index else number
+    """(site number, bit) for every marked site found in the leak, in the leak's order.
+
+    Class tokens read the same in every copy, so a leaked stretch is a stretch of the
+    original's token stream: runs of ANCHOR tokens vote for the offset between the two, and each
+    site takes the offset most voted for within WINDOW tokens of it (a merge or a gap moves it).
+    """
     leak_tokens, leak_sites = scanner(document.language).scan(normalize(leak_text))
+    anchors: list[tuple[int, int, float]] = []
+    for position in range(len(leak_tokens) - ANCHOR + 1):
+        found = document.anchors.get(hash(tuple(leak_tokens[position : position + ANCHOR])))
+        for target in found or ():
+            anchors.append((position, target - position, 1.0 / len(found or ())))
+    starts = [position for position, _, _ in anchors]
     observed = []
     for site in leak_sites:
-        p = site.token
-        left = index.get(("L", tuple(leak_tokens[max(p - CONTEXT, 0) : p])), -1)
-        right = index.get(("R", tuple(leak_tokens[p + 1 : p + 1 + CONTEXT])), -1)
-        if left >= 0 and right >= 0 and left != right:
+        votes: dict[int, float] = {}
+        low = bisect.bisect_left(starts, site.token - WINDOW - ANCHOR)
+        high = bisect.bisect_right(starts, site.token + WINDOW)
+        for _, offset, weight in anchors[low:high]:
+            votes[offset] = votes.get(offset, 0.0) + weight
+        if not votes:
             continue
-        number = max(left, right)
-        if number < 0 or number >= len(document.variants) or not document.markable[number]:
+        offset = max(votes, key=lambda key: votes[key])
+        number = document.site_at.get(site.token + offset)
+        if number is None or not document.markable[number]:
             continue
         if document.sites[number][1] != site.class_id:
             continue
@@ -279,16 +304,16 @@ def _rank(
 
 
 def read_leak(path: Path) -> str:
-    """Read a leaked file as text (UTF-8; DOCX and PDF are not supported yet).
+    """Read a leaked file's text: UTF-8 text (invalid bytes replaced), DOCX, or a PDF's text layer.
 
     Raises:
-        TraceError: Unreadable or unsupported file.
+        TraceError: Unreadable file, or a DOCX/PDF without the `documents` extra.
     """
-    if path.suffix.lower() in (".docx", ".pdf", ".doc"):
-        raise TraceError(
-            f"{path}: DOCX and PDF leaks are not supported yet; extract the text first"
-        )
     try:
-        return path.read_bytes().decode("utf-8-sig", errors="replace")
+        data = path.read_bytes()
     except OSError as error:
         raise TraceError(f"{path}: cannot read: {error.strerror}") from error
+    file_format = FORMATS.get(path.suffix.lower(), "text")
+    if file_format in ("docx", "pdf"):
+        return extract_text(data, file_format, str(path))
+    return data.decode("utf-8-sig", errors="replace")

@@ -12,6 +12,7 @@ not every "get" may become "obtain".
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 
@@ -252,6 +253,63 @@ _CHINESE = """
 大约|大概
 """
 
-ENGLISH = tuple(_classes(_SPELLING) + _classes(_WORDING) + _classes(_THAT, from_first=True))
+# -ise/-ize verbs with their inflections and nouns (British/Oxford spellings), -our/-or nouns,
+# -re/-er nouns, doubled -l- before a suffix.
+_ISE_STEMS = (
+    "apologi authori capitali categori centrali civili critici customi digiti emphasi finali "
+    "formali generali harmoni initiali itemi jeopardi legali locali maximi memori minimi "
+    "mobili moderni normali optimi organi penali prioriti publici rationali reali recogni "
+    "sanitis serialis speciali stabili standardi summari symboli synchroni utili visuali "
+    "characteri hypothesi"
+).split()
+_OUR_STEMS = "behavio colo endeavo favo flavo harbo hono humo labo neighbo rumo vapo".split()
+_RE_STEMS = "cent fib lit met theat calib sombr spect".split()
+_LL_STEMS = "travel cancel label model level signal total fuel counsel channel".split()
+
+
+def _spellings() -> str:
+    lines = []
+    for stem in _ISE_STEMS:
+        stem = stem.rstrip("s")
+        for suffix in ("e", "ed", "es", "ing", "ation", "ations"):
+            lines.append(f"{stem}s{suffix}|{stem}z{suffix}")
+    for stem in _OUR_STEMS:
+        for suffix in ("ur", "urs", "ured", "uring", "urable", "urite"):
+            lines.append(f"{stem}{suffix}|{stem}{suffix[1:]}")
+    for stem in _RE_STEMS:
+        lines += [f"{stem}re|{stem}er", f"{stem}res|{stem}ers"]
+    for stem in _LL_STEMS:
+        for suffix in ("led", "ling", "ler", "lers"):
+            lines.append(f"{stem}l{suffix}|{stem}{suffix}")
+    return "\n".join(lines)
+
+
+def _unique(classes: list[VariantClass]) -> list[VariantClass]:
+    """Drop a class whose variants another class already uses (the first listing wins)."""
+    seen: set[str] = set()
+    kept = []
+    for group in classes:
+        if len(set(group.variants)) == len(group.variants) and not seen & set(group.variants):
+            kept.append(group)
+            seen.update(group.variants)
+    return kept
+
+
+ENGLISH = tuple(
+    _unique(
+        _classes(_SPELLING)
+        + _classes(_WORDING)
+        + _classes(_THAT, from_first=True)
+        + _classes(_spellings())
+    )
+)
 CHINESE = tuple(_classes(_CHINESE))
 VARIANT_CLASSES: dict[str, tuple[VariantClass, ...]] = {"en": ENGLISH, "zh": CHINESE}
+
+# Copies are read back with the lists they were marked with: any change to the lists is a new
+# scheme (site numbering moves), recorded beside each marked original.
+SCHEME = hashlib.sha256(
+    repr(
+        sorted((k, [(c.variants, c.from_first) for c in v]) for k, v in VARIANT_CLASSES.items())
+    ).encode()
+).hexdigest()[:12]
