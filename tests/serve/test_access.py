@@ -9,8 +9,9 @@ import pytest
 from tests.serve.conftest import ROLES, Bench
 
 ANALYSTS = {"analyst", "investigator"}
+RULE = "first-removable-copy"
 # (method, path, JSON body, roles allowed). {p} = a person's pseudonym, {d} = the queue day,
-# {c} = a case opened for the test, {t} = a token id.
+# {c} = a case opened for the test, {t} = a token id, {r} = a rule id.
 ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/v1/me", None, set(ROLES)),
     ("GET", "/api/v1/queue", None, ANALYSTS),
@@ -27,6 +28,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("POST", "/api/v1/tokens", {"name": "new", "role": "analyst"}, {"admin"}),
     ("DELETE", "/api/v1/tokens/{t}", None, {"admin"}),
     ("GET", "/api/v1/rules", None, {"admin"}),
+    ("POST", "/api/v1/rules/{r}", {"enabled": True}, {"admin"}),
     ("GET", "/api/v1/data", None, {"admin"}),
 ]
 
@@ -46,7 +48,10 @@ def test_every_api_route_is_in_the_matrix(bench: Bench) -> None:
         (method, path.replace("{p}", "{pseudonym}").replace("{d}", "{day}"))
         for method, path, _, _ in ENDPOINTS
     }
-    listed = {(m, p.replace("{c}", "{case_id}").replace("{t}", "{token_id}")) for m, p in listed}
+    listed = {
+        (m, p.replace("{c}", "{case_id}").replace("{t}", "{token_id}").replace("{r}", "{rule_id}"))
+        for m, p in listed
+    }
     assert routes == listed, f"routes missing from the matrix: {routes - listed}"
 
 
@@ -62,7 +67,7 @@ def test_matrix(
         json={"person": person, "day": day, "title": "matrix"},
     ).json()
     spare = bench.workbench.create_token("spare", "analyst")[0]
-    values = {"p": person, "d": day, "c": str(case["id"]), "t": str(spare)}
+    values = {"p": person, "d": day, "c": str(case["id"]), "t": str(spare), "r": RULE}
     url, payload = path.format(**values), _fill(body, values)
     response = bench.client.request(method, url, json=payload)
     assert response.status_code == 401, f"{method} {path} without a token: {response.status_code}"

@@ -204,3 +204,37 @@ def test_openapi_lists_every_endpoint(bench: Bench) -> None:
     paths = bench.client.get("/openapi.json").json()["paths"]
     for path in ("/api/v1/queue", "/api/v1/people/{pseudonym}", "/api/v1/reveal", "/api/v1/audit"):
         assert path in paths
+
+
+def test_admin_switches_a_rule_off_for_the_next_detect(bench: Bench) -> None:
+    headers = bench.headers("admin")
+    switched = bench.client.post(
+        "/api/v1/rules/first-removable-copy", headers=headers, json={"enabled": False}
+    )
+    assert switched.status_code == 200, switched.text
+    assert (bench.workspace / "rules" / "workbench-first-removable-copy.yaml").exists()
+    listed = bench.client.get("/api/v1/rules", headers=headers).json()
+    rule = next(r for r in listed["rules"] if r["id"] == "first-removable-copy")
+    assert rule["enabled"] is False and listed["issues"] == []
+    entry = bench.workbench.audit_entries()[0]
+    assert (entry.action, entry.subject, entry.detail) == (
+        "set_rule",
+        "first-removable-copy",
+        {"enabled": False},
+    )
+    missing = bench.client.post("/api/v1/rules/no-such-rule", headers=headers, json={"enabled": 1})
+    assert_error(missing, 404, "no rule")
+
+
+def test_rule_defined_in_a_workspace_file_is_switched_there(bench: Bench) -> None:
+    own = bench.workspace / "rules" / "ours.yaml"
+    own.parent.mkdir()
+    own.write_text(
+        "- id: our-rule\n  title: Ours\n  severity: low\n  weight: 5\n"
+        "  all:\n    - usb_connects > 0\n",
+        encoding="utf-8",
+    )
+    response = bench.client.post(
+        "/api/v1/rules/our-rule", headers=bench.headers("admin"), json={"enabled": False}
+    )
+    assert_error(response, 400, "set `enabled` there")

@@ -120,3 +120,15 @@ def test_pages_load_nothing_from_elsewhere(bench: Bench) -> None:
     assert bench.client.get("/static/style.css").status_code == 200
     policy = bench.client.get("/").headers["content-security-policy"]
     assert "default-src 'self'" in policy and "script-src 'none'" in policy
+
+
+def test_admin_page_switches_a_rule_with_csrf(bench: Bench) -> None:
+    sign_in(bench, "admin")
+    admin = bench.client.get("/admin").text
+    assert 'id="rules"' in admin and 'id="lint"' not in admin, "the shipped rules lint clean"
+    csrf = CSRF.search(admin).group(1)  # type: ignore[union-attr]
+    refused = bench.client.post("/admin/rules/first-removable-copy", data={"enabled": "false"})
+    assert refused.status_code == 403
+    bench.client.post("/admin/rules/first-removable-copy", data={"enabled": "false", "csrf": csrf})
+    row = re.search(r"first-removable-copy</td>.*?</tr>", bench.client.get("/admin").text, re.S)
+    assert row and ">Enable</button>" in row.group(0)

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, Field
 
-from molehunt.detect.loader import list_rules, workspace_rule_paths
 from molehunt.serve.auth import ADMINS, ANALYSTS, AUDITORS, EVERYONE, INVESTIGATORS, Principal
 from molehunt.serve.cases import (
     Case,
@@ -21,6 +20,7 @@ from molehunt.serve.cases import (
 )
 from molehunt.serve.context import ServeContext, parse_day
 from molehunt.serve.errors import ServeError
+from molehunt.serve.rules import rules_with_issues, set_rule_enabled
 from molehunt.serve.views import finding_data, identity, person_data
 from molehunt.store.status import workspace_status
 
@@ -55,6 +55,12 @@ class RevealRequest(BaseModel):
 
     person: str
     reason: str = Field(min_length=3, max_length=2_000)
+
+
+class RuleRequest(BaseModel):
+    """Switch a rule on or off."""
+
+    enabled: bool
 
 
 class TokenRequest(BaseModel):
@@ -199,20 +205,18 @@ def build_api() -> APIRouter:
         ctx.workbench.record(who, "revoke_token", str(token_id))
         return {"id": token_id, "revoked": True}
 
-    @api.get("/rules", summary="The rules in force (admins)")
-    def rules(ctx: Ctx, who: Who) -> list[dict[str, Any]]:
+    @api.get("/rules", summary="The rules in force and lint issues (admins)")
+    def rules(ctx: Ctx, who: Who) -> dict[str, Any]:
         who.require(ADMINS)
-        found = list_rules(workspace_rule_paths(ctx.root))
-        return [
-            {
-                "id": r.id,
-                "title": r.title,
-                "weight": r.weight,
-                "severity": r.severity,
-                "enabled": r.enabled,
-            }
-            for r in found
-        ]
+        found, issues = rules_with_issues(ctx.root)
+        return {"rules": found, "issues": issues}
+
+    @api.post("/rules/{rule_id}", summary="Switch a rule on or off (admins; next detect)")
+    def switch_rule(ctx: Ctx, who: Who, rule_id: str, body: RuleRequest) -> dict[str, Any]:
+        who.require(ADMINS)
+        path = set_rule_enabled(ctx.root, rule_id, body.enabled)
+        ctx.workbench.record(who, "set_rule", rule_id, {"enabled": body.enabled})
+        return {"id": rule_id, "enabled": body.enabled, "file": str(path)}
 
     @api.get("/data", summary="Sources, events and rejects by reason (admins)")
     def data(ctx: Ctx, who: Who) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from molehunt.detect.loader import list_rules, workspace_rule_paths
 from molehunt.serve.auth import (
     ADMINS,
     ANALYSTS,
@@ -30,6 +29,7 @@ from molehunt.serve.context import ServeContext, parse_day
 from molehunt.serve.errors import AuthenticationError, PermissionDeniedError, ServeError
 from molehunt.serve.i18n import LOCALE_COOKIE, LOCALES, Translator, choose_locale
 from molehunt.serve.render import contribution_rows, render_case_report, render_page
+from molehunt.serve.rules import rules_with_issues, set_rule_enabled
 from molehunt.serve.views import finding_data, identity, person_data
 from molehunt.store.status import workspace_status
 
@@ -286,14 +286,30 @@ def build_web() -> APIRouter:
     @web.get("/admin")
     def admin(request: Request, ctx: Ctx, who: Who) -> Response:
         who.require(ADMINS)
-        rules = [r.to_dict() for r in list_rules(workspace_rule_paths(ctx.root))]
+        rules, issues = rules_with_issues(ctx.root)
         return page(
             request,
             "admin.html",
             who,
             tokens=ctx.workbench.list_tokens(),
             rules=rules,
+            issues=issues,
             data=workspace_status(ctx.store()),
         )
+
+    @web.post("/admin/rules/{rule_id}")
+    def switch_rule(
+        request: Request,
+        ctx: Ctx,
+        who: Who,
+        rule_id: str,
+        enabled: Annotated[str, Form()] = "",
+        csrf: Csrf = "",
+    ) -> Response:
+        check_csrf(request, csrf)
+        who.require(ADMINS)
+        set_rule_enabled(ctx.root, rule_id, enabled == "true")
+        ctx.workbench.record(who, "set_rule", rule_id, {"enabled": enabled == "true"})
+        return see_other("/admin")
 
     return web
