@@ -156,3 +156,15 @@ def test_ledger_commands_on_a_workspace_without_ledger_fail_cleanly(tmp_path: Pa
     for args in (("verify",), ("prove", "0"), ("export", str(tmp_path / "x"))):
         code, _, err = run(tmp_path / "ws", "ledger", *args)
         assert code == 1 and "no ledger yet" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_recompute_to_an_earlier_day_records_the_dropped_days(workspace: Path) -> None:
+    with Store.open(workspace) as store:
+        run_detection(store, date(2010, 1, 10), seed=3)  # new settings: recompute, fewer days
+        emptied = store.query(
+            "SELECT count(*) FROM ledger_entries WHERE kind = 'score_day' "
+            "AND data LIKE '%\"rows\":0,%'"
+        )[0][0]
+    assert emptied > 0
+    code, _, err = run(workspace, "ledger", "verify")
+    assert code == 0, err

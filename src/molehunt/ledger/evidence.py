@@ -126,12 +126,16 @@ def score_columns(store: Store) -> list[str]:
     return [str(row[0]) for row in store.query("DESCRIBE scores")]
 
 
-def score_digests(store: Store, columns: list[str]) -> dict[str, tuple[int, str]]:
+def score_digests(
+    store: Store, columns: list[str], since: date | None = None, until: date | None = None
+) -> dict[str, tuple[int, str]]:
     """Return (rows, sha256) of each day's canonical score rows.
 
     Args:
         store: The workspace.
         columns: The columns hashed (as recorded in the entries).
+        since: Only days after this one (None: from the first).
+        until: Only days up to this one (None: to the last).
 
     Returns:
         ISO day -> (rows, hex digest); days without rows are absent.
@@ -141,7 +145,10 @@ def score_digests(store: Store, columns: list[str]) -> dict[str, tuple[int, str]
     cells = ", ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '\\N')" for c in columns)
     rows = store.query(
         "SELECT CAST(day AS VARCHAR), count(*), sha256(string_agg(line, chr(10) ORDER BY line)) "
-        f"FROM (SELECT day, concat_ws(chr(9), {cells}) AS line FROM scores) GROUP BY ALL"
+        f"FROM (SELECT day, concat_ws(chr(9), {cells}) AS line FROM scores "
+        "WHERE day > coalesce(?::DATE, DATE '0001-01-01') "
+        "AND day <= coalesce(?::DATE, DATE '9999-12-31')) GROUP BY ALL",
+        [since, until],
     )
     return {str(day): (int(count), str(digest)) for day, count, digest in rows}
 
@@ -165,7 +172,8 @@ def record_score_days(
     """Record the scores of the days a detection run wrote: days after `since` up to `until`.
 
     A day whose scores differ from its latest entry gets a new entry; with `since` None (a
-    full recompute) a recorded day that has no scores any more is recorded as empty.
+    full recompute) a recorded day that has no scores any more is recorded as empty, so a
+    recompute to an earlier `--until` is not reported as tampering.
 
     Args:
         store: The workspace.
@@ -181,19 +189,19 @@ def record_score_days(
     if not columns:
         return 0
     known = recorded(store, "score_day")
-    digests = score_digests(store, columns)
-    low = since.isoformat() if since else ""
-    high = until.isoformat() if until else "9999"
+    # An incremental run hashes only the days it wrote (one day: milliseconds).
+    digests = score_digests(store, columns, since, until)
     items = []
     for day, (rows, digest) in sorted(digests.items()):
         previous = known.get(day)
         if only_new and previous is not None:
             continue
-        if low < day <= high and (previous is None or previous.get("sha256") != digest):
+        if previous is None or previous.get("sha256") != digest:
             items.append(_score_day(day, columns, rows, digest))
     if since is None and not only_new:
+        # A full recompute rewrote every day; a recorded day it did not write is gone.
         for day, previous in sorted(known.items()):
-            if day not in digests and day <= high and previous.get("rows") != 0:
+            if day not in digests and previous.get("rows") != 0:
                 items.append(_score_day(day, columns, 0, EMPTY_SHA256))
     return len(append_entries(store, items))
 

@@ -229,7 +229,6 @@ def _check_evidence(store: Store, entries: list[Entry], report: VerifyReport) ->
         str(row[0]): row
         for row in store.query(f"SELECT {BATCH_COLUMNS} FROM batches ORDER BY batch_id")
     }
-    columns = score_columns(store)
     copies = {
         row["mark_id"]: row
         for row in store.query_dicts(
@@ -237,54 +236,78 @@ def _check_evidence(store: Store, entries: list[Entry], report: VerifyReport) ->
             "sha256 FROM marked_copies"
         )
     }
-    digests_by_columns: dict[tuple[str, ...], dict[str, tuple[int, str]]] = {}
+    days = _ScoreDays(store)
     for (kind, subject), entry in sorted(latest.items(), key=lambda item: item[1].index):
-        fields = entry.fields()
         if kind == "batch":
             report.batches += 1
-            _check_batch(store, entry, fields, batches.get(subject), report)
+            _check_batch(store, entry, entry.fields(), batches.get(subject), report)
         elif kind == "score_day":
             report.score_days += 1
-            wanted = tuple(str(c) for c in fields.get("columns", []))
-            if not set(wanted) <= set(columns):
-                report.add(
-                    entry.index,
-                    "evidence",
-                    f"{entry.label}: the scores table lost "
-                    f"columns {sorted(set(wanted) - set(columns))}",
-                )
-                continue
-            if wanted not in digests_by_columns:
-                digests_by_columns[wanted] = score_digests(store, list(wanted))
-            now = digests_by_columns[wanted].get(subject, (0, EMPTY_SHA256))
-            if (fields.get("rows"), fields.get("sha256")) != now:
-                report.add(
-                    entry.index,
-                    "evidence",
-                    f"{entry.label}: the day's scores were "
-                    f"altered ({now[0]} rows now, {fields.get('rows')} recorded)",
-                )
+            days.check(entry, report)
         elif kind == "marked_copy":
             report.marked_copies += 1
-            row = copies.get(subject)
-            expected = {k: fields.get(k) for k in ("doc_id", "recipient", "issued", "sha256")}
-            if row is None or {k: row[k] for k in expected} != expected:
-                state = "deleted" if row is None else "edited"
-                report.add(entry.index, "evidence", f"{entry.label}: the copy's record was {state}")
-    for batch_id, batch in batches.items():
-        if ("batch", batch_id) not in latest:
+            _check_copy(entry, copies.get(subject), report)
+    unrecorded = [
+        f"batch {batch_id} ({row[2]}) is not in the ledger (added behind molehunt's back, "
+        "or run `molehunt ledger record`)"
+        for batch_id, row in batches.items()
+        if ("batch", batch_id) not in latest
+    ]
+    unrecorded += [
+        f"the scores of {day} are not in the ledger"
+        for day in days.current()
+        if ("score_day", day) not in latest
+    ]
+    unrecorded += [
+        f"marked copy {mark_id} is not in the ledger"
+        for mark_id in sorted(copies)
+        if ("marked_copy", mark_id) not in latest
+    ]
+    for message in unrecorded:
+        report.add(None, "evidence", message)
+
+
+class _ScoreDays:
+    """Each day's current score hash, computed once per set of recorded columns."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.columns = score_columns(store)
+        self.digests: dict[tuple[str, ...], dict[str, tuple[int, str]]] = {}
+
+    def current(self) -> list[str]:
+        """Days that have scores now."""
+        return sorted(self._digests(tuple(self.columns))) if self.columns else []
+
+    def _digests(self, columns: tuple[str, ...]) -> dict[str, tuple[int, str]]:
+        if columns not in self.digests:
+            self.digests[columns] = score_digests(self.store, list(columns))
+        return self.digests[columns]
+
+    def check(self, entry: Entry, report: VerifyReport) -> None:
+        """Report the entry when its day's scores no longer hash as recorded."""
+        fields = entry.fields()
+        wanted = tuple(str(c) for c in fields.get("columns", []))
+        missing = sorted(set(wanted) - set(self.columns))
+        if missing:
+            report.add(entry.index, "evidence", f"{entry.label}: scores lost columns {missing}")
+            return
+        now = self._digests(wanted).get(entry.subject, (0, EMPTY_SHA256))
+        if (fields.get("rows"), fields.get("sha256")) != now:
             report.add(
-                None,
+                entry.index,
                 "evidence",
-                f"batch {batch_id} ({batch[2]}) is not in the ledger "
-                "(added behind molehunt's back, or run `molehunt ledger record`)",
+                f"{entry.label}: the day's scores were altered "
+                f"({now[0]} rows now, {fields.get('rows')} recorded)",
             )
-    for day in sorted(score_digests(store, columns)) if columns else []:
-        if ("score_day", day) not in latest:
-            report.add(None, "evidence", f"the scores of {day} are not in the ledger")
-    for mark_id in sorted(copies):
-        if ("marked_copy", mark_id) not in latest:
-            report.add(None, "evidence", f"marked copy {mark_id} is not in the ledger")
+
+
+def _check_copy(entry: Entry, row: dict[str, Any] | None, report: VerifyReport) -> None:
+    fields = entry.fields()
+    expected = {k: fields.get(k) for k in ("doc_id", "recipient", "issued", "sha256")}
+    if row is None or {k: row[k] for k in expected} != expected:
+        state = "deleted" if row is None else "edited"
+        report.add(entry.index, "evidence", f"{entry.label}: the copy's record was {state}")
 
 
 def _check_batch(
