@@ -84,3 +84,44 @@ def trace(obj: Context, leaked: Path, top: int, as_json: bool) -> None:
             f"{candidate.confidence:.6f}",
         )
     console.print(table)
+
+
+@main.group()
+def decoy() -> None:
+    """Decoy (honeytoken) documents: any file event on one is a critical rule hit."""
+
+
+@decoy.command("add")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--host", default=None, help="The machine the decoys sit on.")
+@pass_context
+def decoy_add(obj: Context, names: tuple[str, ...], host: str | None) -> None:
+    """Register decoy documents by file name (or path); detection flags every touch."""
+    from molehunt.trace.decoy import add_decoys
+
+    with obj.open_store() as store:
+        added = add_decoys(store, list(names), host)
+    obj.console.print(
+        f"{added} decoy{'s' if added != 1 else ''} registered; file events on them hit "
+        "decoy-file-touched from the next detected day on"
+    )
+
+
+@decoy.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_context
+def decoy_list(obj: Context, as_json: bool) -> None:
+    """List decoys: registered here and from CERT decoy_file.csv."""
+    from molehunt.trace.decoy import list_decoys
+
+    with obj.open_store(create=False) as store:
+        decoys = list_decoys(store)
+    if as_json:
+        click.echo(json.dumps(decoys, indent=2, ensure_ascii=False))
+        return
+    table = Table(box=None, pad_edge=False)
+    for name in ("file name", "host", "origin"):
+        table.add_column(name)
+    for row in decoys:
+        table.add_row(row["file_name"], row["host"] or "", row["origin"])
+    obj.console.print(table)
