@@ -19,6 +19,7 @@ from tests.detect.test_context_rules import HISTORY as CONTEXT_HISTORY
 COVERED_ELSEWHERE = {
     "job-search-rising": "tests/features/test_trend.py",
     "job-search-rising-then-removable-copy": "tests/features/test_trend.py",
+    "job-search-rising-then-removable-use": "tests/features/test_trend.py",
     "undeclared-travel-after-departure": "tests/score/test_leaver_case.py",
 }
 
@@ -91,6 +92,22 @@ def _job_visits(prefix: str, count: int, day: date | None = None) -> list[dict[s
 # LDAP colleagues of ALICE01 in her peer group; only removable-copy-above-peers gives them events
 COLLEAGUES = tuple(f"CLG{n:04d}" for n in range(14))
 CASES = {
+    # an evening with a drive in and a leak-site visit (the CERT r4.2 scenario-1 act)
+    "leak-site-visit-after-hours-with-removable": [
+        _e("l1", "21:00:00", "logon", "logon"),
+        _e("d1", "21:05:00", "device", "connect"),
+        _e("h1", "21:10:00", "http", "visit", object="http://wikileaks.org/wiki/x"),
+    ],
+    "leak-site-visit": [
+        _e("h1", "12:00:00", "http", "visit", object="https://wikileaks.org/wiki/x"),
+        _e("h2", "12:01:00", "http", "visit", object="http://cnn.com/b"),
+    ],
+    # a keylogger site, then a program written to a thumb drive (CERT scenario 3)
+    "hacking-tool-to-removable": [
+        _e("h1", "11:00:00", "http", "visit", object="http://www.refog.com/x/a.aspx"),
+        _e("f1", "12:00:00", "file", "write", object="R:\\tool.exe", removable="to"),
+        _e("f2", "12:01:00", "file", "write", object="R:\\notes.txt", removable="to"),
+    ],
     "first-after-hours-removable-use": [
         _e("d1", "22:00:00", "device", "connect", object="R:\\"),
         _e("f1", "22:01:00", "file", "copy", object="C:\\a\\b.doc", removable="to"),
@@ -182,6 +199,9 @@ CASES = {
     ],
 }
 EXPECTED = {
+    "leak-site-visit-after-hours-with-removable": ["d1", "h1"],
+    "leak-site-visit": ["h1"],
+    "hacking-tool-to-removable": ["f1", "h1"],
     "first-after-hours-removable-use": ["d1"],
     "leak-site-upload": ["h1"],
     "keylogger-download": ["h1"],

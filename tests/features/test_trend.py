@@ -24,8 +24,8 @@ def _workdays(count: int) -> list[date]:
 
 def _history(tmp: Path, store: Store, rising: bool) -> list[date]:
     """Two people over 80 workdays: 3 job-site visits a day (alternating 2 and 4), then for the
-    last 10 days 6 a day for ALICE01 when `rising` (BOB0002 never changes); ALICE01 copies 5
-    files to removable media on the last day."""
+    last 10 days 6 a day for ALICE01 when `rising` (BOB0002 never changes); ALICE01 connects a
+    drive 3 times (never before) and copies 5 files to it on the last day."""
     days = _workdays(80)
     events = []
     for index, day in enumerate(days):
@@ -61,6 +61,16 @@ def _history(tmp: Path, store: Store, rising: bool) -> list[date]:
         }
         for minute in range(5)
     ]
+    events += [
+        {
+            "time": f"{last.isoformat()}T14:{minute:02d}:00Z",
+            "user": "ALICE01",
+            "host": "PC-1",
+            "channel": "device",
+            "action": "connect",
+        }
+        for minute in range(3)
+    ]
     path = tmp / "events.jsonl"
     path.write_text("".join(json.dumps(event) + "\n" for event in events), encoding="utf-8")
     ingest_events(store, [path])
@@ -87,6 +97,7 @@ def test_a_two_week_rise_in_job_browsing_is_a_trend(store: Store, tmp_path: Path
     assert {user for user, _, _ in hits} == {"ALICE01"}
     assert rising and min(rising) > days[70] and max(rising) == days[-1]
     assert ("ALICE01", days[-1], "job-search-rising-then-removable-copy") in hits
+    assert ("ALICE01", days[-1], "job-search-rising-then-removable-use") in hits
 
 
 def test_an_unchanged_habit_raises_no_trend_rule(store: Store, tmp_path: Path) -> None:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from molehunt.explain.explainer import counterfactual_scores, explain_user, rule_evidence
-from molehunt.explain.finding import Contribution, EvidenceEvent, Explanation, Finding
+from molehunt.explain.finding import (
+    Contribution,
+    Deviation,
+    EvidenceEvent,
+    Explanation,
+    Finding,
+)
 from molehunt.explain.render import render_explanation
 
 __all__ = [
     "Contribution",
+    "Deviation",
     "EvidenceEvent",
     "Explanation",
     "Finding",

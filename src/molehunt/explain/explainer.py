@@ -13,6 +13,7 @@ from molehunt.detect.loader import list_rules, workspace_rule_paths
 from molehunt.detect.rule import Rule
 from molehunt.errors import ConfigError
 from molehunt.explain.classified import classified_movements
+from molehunt.explain.deviation import deviations
 from molehunt.explain.finding import Contribution, EvidenceEvent, Explanation, Finding
 from molehunt.features.catalog import TREND_DAYS, base_feature, load_features
 from molehunt.features.enrich import enriched_events_sql
@@ -209,6 +210,7 @@ def explain_user(
         leaver=_leaver(store, user, day),
         alerted_on=_alerted_on(store, user, day) if score["open_case"] else None,
         evidence_score=score_from_total(float(score["evidence_total"]), float(score["reference"])),
+        deviations=deviations(store, user, day),
     )
 
 

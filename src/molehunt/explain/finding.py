@@ -107,6 +107,37 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Deviation:
+    """A channel above the person's own usual: the continuous evidence of the score.
+
+    Args:
+        feature: The feature (`features.yaml`).
+        value: Its value that day.
+        usual: The person's usual (own mean, shrunk toward peers while history is short).
+        deviation: Standard units above the usual (`dev_<feature>`).
+        days_above: Of the last `days` active days, those above the usual.
+        days: The sustained-deviation window, in active days.
+        points: Evidence points the day's deviation added.
+        sustained_points: Points the sustained deviation (the window) added.
+        text: One line in plain words.
+    """
+
+    feature: str
+    value: float
+    usual: float | None
+    deviation: float
+    days_above: int
+    days: int
+    points: float
+    sustained_points: float
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready mapping."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Explanation:
     """Why a person scores what they score on a day.
 
@@ -131,6 +162,8 @@ class Explanation:
             (their carried evidence counts only in part), else None.
         evidence_score: The score of the whole evidence total (what the score would be were
             the case not open).
+        deviations: Channels above the person's usual that day or for several recent days,
+            with the points they added, in words (`molehunt.explain.deviation`).
     """
 
     user: str
@@ -149,6 +182,7 @@ class Explanation:
     leaver: dict[str, Any] | None = None
     alerted_on: date | None = None
     evidence_score: float | None = None
+    deviations: list[Deviation] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready mapping.
@@ -173,6 +207,7 @@ class Explanation:
             "leaver": _leaver_json(self.leaver),
             "alerted_on": self.alerted_on.isoformat() if self.alerted_on else None,
             "evidence_score": self.evidence_score,
+            "deviations": [d.to_dict() for d in self.deviations],
         }
 
 

@@ -32,6 +32,9 @@ def render_explanation(explanation: Explanation) -> str:
     if e.classified_text:
         lines.append("classified material moved out:")
         lines += [f"  - {text}" for text in e.classified_text]
+    if e.deviations:
+        lines.append("above the person's own usual:")
+        lines += [f"  - {d.text}" for d in e.deviations]
     if e.contributions:
         lines.append("what was unusual:")
         lines += [f"  - {c.text}" for c in e.contributions]

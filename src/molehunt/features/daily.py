@@ -90,12 +90,18 @@ def _trip_days_sql(since: date | None, until: date) -> str:
 def deviation_sql(x: str) -> str:
     """Return the SQL of `dev_<x>`: how far the day's count lies above the person's usual.
 
-    The usual is the own mean and variance over the previous `BASELINE_DAYS` active days,
-    shrunk toward the peer group's (same day) as if the peers were `SHRINK_DAYS` days of the
-    person's history. Counts are variance-stabilised (Anscombe: 2 sqrt(x + 3/8) has unit
-    variance for a Poisson count) and divided by the square root of the over-dispersion
-    (variance / mean, at least 1), so one unit means one standard deviation of the person's
-    own day-to-day variation on any channel; days at or below the usual give 0.
+    The usual is the own mean over the previous `BASELINE_DAYS` active days, shrunk toward
+    the peer group's mean (same day) as if the peers were `SHRINK_DAYS` days of the person's
+    history; the spread is the own variance shrunk the same way toward a Poisson spread (the
+    variance of a count equal to its mean). Peers' spread is not borrowed: in a small group
+    where some people are erratic it would hide everyone's deviations. Counts are
+    variance-stabilised (Anscombe: 2 sqrt(x + 3/8) has unit variance for a Poisson count) and
+    divided by the square root of the over-dispersion (variance / mean, at least 1), so one
+    unit means one standard deviation of the person's own day-to-day variation on any
+    channel; days at or below the usual give 0. The result is
+    scaled by the confidence in the usual, n / (n + `SHRINK_DAYS`) for n prior active days (up
+    to `BASELINE_DAYS`): a deviation from a usual barely known (a new person, or everyone in a
+    new deployment) counts less.
 
     Args:
         x: A baseline feature.
@@ -105,13 +111,13 @@ def deviation_sql(x: str) -> str:
     """
     n = f"least(coalesce(prior_days, 0), {BASELINE_DAYS})::DOUBLE"
     k = f"{SHRINK_DAYS}.0"
-    mean = (
-        f"(({n} * coalesce(own_mean_{x}, 0) + {k} * coalesce(peer_mean_{x}, 0)) / ({n} + {k}))"
-    )
-    var = f"(({n} * coalesce(own_var_{x}, 0) + {k} * coalesce(peer_var_{x}, 0)) / ({n} + {k}))"
+    own, peer = f"coalesce(own_mean_{x}, 0)", f"coalesce(peer_mean_{x}, 0)"
+    mean = f"(({n} * {own} + {k} * {peer}) / ({n} + {k}))"
+    var = f"(({n} * coalesce(own_var_{x}, 0) + {k} * {mean}) / ({n} + {k}))"
+    confidence = f"({n} / ({n} + {k}))"
     return (
-        f"CASE WHEN {x} IS NULL THEN NULL ELSE greatest(0.0, (2 * sqrt({x} + 0.375) - "
-        f"2 * sqrt({mean} + 0.375)) / sqrt(greatest(1.0, {var} / ({mean} + 0.375)))) "
+        f"CASE WHEN {x} IS NULL THEN NULL ELSE {confidence} * greatest(0.0, (2 * sqrt({x} + "
+        f"0.375) - 2 * sqrt({mean} + 0.375)) / sqrt(greatest(1.0, {var} / ({mean} + 0.375)))) "
         f"END AS dev_{x}"
     )
 

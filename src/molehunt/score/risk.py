@@ -46,6 +46,10 @@ class ScoringConfig:
         habituation_days: Window in which repeats of a rule for a person weaken it.
         policy_habituation: How much a repeat weakens a rule tagged `policy` or `sequence`
             compared with other rules (0: every repeat counts in full).
+        act_habit_days: An act (rule tag `act`) counts in full on every occurrence while it is
+            new; hits of the same act between `habituation_days` and this many days before
+            weaken it (`weight / (1 + such hits)`): a pattern kept up for months is a habit
+            (a reader of a leak site who works late with a drive in), a new one is not.
         rarity_days: Days of population history that set a rule's rarity.
         rarity_full: A rule hitting at most 10 ** -rarity_full of user-days counts in full.
         rarity_power: Exponent of the rarity share (2: a rule on 1% of user-days keeps 44%,
@@ -71,6 +75,7 @@ class ScoringConfig:
         open_case_carry: Share of the carried (earlier days') evidence an open case's score
             keeps; the day's own evidence and a notice lookback count in full.
         boosters: Context column -> added multiplier when true / positive.
+        rule_cap: Most rule points one user-day adds.
         reference_points: The evidence total that scores 50 on every day (None: the day's
             calibrated reference, `alert_rate` etc.). A fixed reference keeps scores comparable
             across days: the same score means the same evidence on any day, whoever else was
@@ -84,12 +89,22 @@ class ScoringConfig:
         deviation_cap: Most points one channel's deviation adds on a day.
         deviation_channels: Feature -> weight of its deviation: the channels that carry
             exfiltration and its run-up.
+        sustained_days: Active days (this one included) a sustained deviation sums over.
+        sustained_slack: Standard units a day's deviation must exceed to add to a sustained
+            one (a CUSUM's reference value): days at the usual subtract it, so ordinary
+            variation sums to nothing and weeks at two or three times the usual add up.
+        sustained_weight: Points per standard unit of sustained deviation (per channel
+            weight, at most `deviation_cap`).
+        sustained_in_memory: Whether sustained-deviation points also enter the decaying
+            memory (else they count on their own day only: the window already sums the
+            recent days).
     """
 
     model_weight: float = 20.0
     model_floor: float = 0.995
     habituation_days: int = 30
     policy_habituation: float = 0.25
+    act_habit_days: int = 120
     rarity_days: int = 60
     rarity_full: float = 3.0
     rarity_power: float = 2.0
@@ -113,10 +128,15 @@ class ScoringConfig:
         ("priority_user", 0.25),
         ("undeclared_travel", 0.25),
     )
-    reference_points: float | None = 40.0
-    deviation_weight: float = 10.0
+    rule_cap: float = 150.0
+    reference_points: float | None = 80.0
+    deviation_weight: float = 7.0
     deviation_slack: float = 1.0
     deviation_cap: float = 40.0
+    sustained_days: int = 10
+    sustained_slack: float = 0.5
+    sustained_weight: float = 3.0
+    sustained_in_memory: bool = False
     deviation_channels: tuple[tuple[str, float], ...] = (
         ("usb_connects", 1.0),
         ("after_hours_usb_connects", 1.0),
@@ -177,6 +197,46 @@ def deviation_sql(config: ScoringConfig) -> str:
     return "(" + " + ".join(terms or ["0"]) + ")"
 
 
+def sustained_sql(config: ScoringConfig) -> str:
+    """Return the SQL sustained-deviation points of a user-day over `features f`.
+
+    Per channel, the sum over the person's last `sustained_days` active days of (deviation -
+    `sustained_slack`), floored at 0: a windowed CUSUM. Days at the usual count -slack, so
+    the sum stays at 0 for ordinary variation and grows when most recent days are above the
+    usual, however moderately. The window columns `sus_<feature>` are computed by
+    `sustained_columns_sql`.
+
+    Args:
+        config: Scoring weights.
+
+    Returns:
+        SQL expression >= 0.
+    """
+    terms = [
+        f"{weight!r} * least({config.deviation_cap!r}, {config.sustained_weight!r} * "
+        f"greatest(0, coalesce(f.sus_{name}, 0)))"
+        for name, weight in config.deviation_channels
+    ]
+    return "(" + " + ".join(terms or ["0"]) + ")"
+
+
+def sustained_columns_sql(config: ScoringConfig) -> str:
+    """Return the window columns `sus_<feature>` (see `sustained_sql`) over `features`.
+
+    Args:
+        config: Scoring weights.
+
+    Returns:
+        SQL select-list text (starting with a comma) for a query over `features`.
+    """
+    return "".join(
+        f", sum(coalesce(dev_{name}, 0) - {config.sustained_slack!r}) OVER (PARTITION BY user "
+        f"ORDER BY day ROWS BETWEEN {config.sustained_days - 1} PRECEDING AND CURRENT ROW) "
+        f"AS sus_{name}"
+        for name, _ in config.deviation_channels
+    )
+
+
 def rarity_sql(since: date | None, config: ScoringConfig) -> str:
     """Return (rule_id, day, rarity): how rare each rule was in the population before the day.
 
@@ -218,7 +278,9 @@ def habituated_points_sql(since: date | None, config: ScoringConfig) -> str:
     full, and a rule common in the population counts little. Policy and sequence rules (tags
     `policy`, `sequence`: need-to-know, job search under way) habituate `policy_habituation`
     times as fast: violations and sequence steps keep counting. Acts (tag `act`) count their
-    whole weight every time, however often they recur and however many people do them.
+    whole weight every time they recur within `habituation_days` and however many people do
+    them; only hits older than that (up to `act_habit_days`) weaken them, so months of the
+    same act become a habit while a new run of acts never buries itself.
 
     Args:
         since: Last day already scored.
@@ -229,15 +291,20 @@ def habituated_points_sql(since: date | None, config: ScoringConfig) -> str:
     """
     low = _low(since)
     return f"""
-        SELECT h.user, h.day, sum(CASE WHEN h.act THEN h.weight ELSE h.weight * r.rarity
+        SELECT h.user, h.day, sum(CASE WHEN h.act THEN h.weight / (1 + h.habit)
+            ELSE h.weight * r.rarity
             / (1 + h.repeats * CASE WHEN h.habituates THEN 1 ELSE {config.policy_habituation!r}
             END) END) AS points
         FROM (
             SELECT user, day, rule_id, weight, habituates, act, count(*) OVER (
                 PARTITION BY user, rule_id ORDER BY day RANGE BETWEEN
                 INTERVAL {config.habituation_days} DAYS PRECEDING AND INTERVAL 1 DAYS PRECEDING)
-                AS repeats
-            FROM rule_hits WHERE day > {low} - INTERVAL {config.habituation_days} DAYS) h
+                AS repeats,
+                count(*) OVER (
+                PARTITION BY user, rule_id ORDER BY day RANGE BETWEEN
+                INTERVAL {config.act_habit_days} DAYS PRECEDING
+                AND INTERVAL {config.habituation_days} DAYS PRECEDING) AS habit
+            FROM rule_hits WHERE day > {low} - INTERVAL {config.act_habit_days} DAYS) h
         JOIN ({rarity_sql(since, config)}) r ON r.rule_id = h.rule_id AND r.day = h.day
         WHERE h.day > {low} GROUP BY ALL"""
 
@@ -281,14 +348,16 @@ def daily_evidence_sql(
     )
     return f"""
     SELECT f.user, f.day,
-        round(least(coalesce(h.points, 0), 100), 9) AS rule_score,
+        round(least(coalesce(h.points, 0), {config.rule_cap!r}), 9) AS rule_score,
         coalesce(m.model_score, 0) AS model_score,
         {booster_sql(config)} AS booster,
-        round(least(coalesce(h.points, 0), 100), 9) + {model_points}
-            + round({deviation_sql(config)}, 9) AS evidence,
+        round(least(coalesce(h.points, 0), {config.rule_cap!r}), 9) + {model_points}
+            + round({deviation_sql(config)} + {sustained_sql(config)}, 9) AS evidence,
         round({deviation_sql(config)}, 9) AS deviation_score,
+        round({sustained_sql(config)}, 9) AS sustained_score,
         {notice_sql(hr_events)} AS notice
     FROM (SELECT *, lag(day) OVER (PARTITION BY user ORDER BY day) AS previous_day
+            {sustained_columns_sql(config)}
         FROM features WHERE day > {_low(since)} - INTERVAL 400 DAYS) f
     LEFT JOIN ({habituated_points_sql(since, config)}) h
         ON h.user = f.user AND h.day = f.day
@@ -304,6 +373,10 @@ def accumulated_sql(
     user: str | None = None,
 ) -> str:
     """Return (user, day, total, fresh, rule_score, model_score, booster) for the new days.
+
+    Totals are rounded to 9 decimals: a sum's last bits depend on the order DuckDB adds its
+    rows in, and equal totals must rank the same way in every run (causality tests compare
+    ranks).
 
     `total` is the evidence total; `fresh` its part not carried from earlier days (the day's
     own boosted evidence and, on a notice day, the lookback).
@@ -327,13 +400,16 @@ def accumulated_sql(
     join = "" if without is None else "JOIN features f ON f.user = e.user AND f.day = e.day"
     only = "" if user is None else f"AND e.user = '{user.replace(chr(39), chr(39) * 2)}'"
     age = "datediff('day', p.day, t.day)"
+    # A sustained deviation already sums the recent days; the memory does not sum it again.
+    remembered = "e.evidence" if config.sustained_in_memory else "(e.evidence - e.sustained_score)"
+    unremembered = "0" if config.sustained_in_memory else "t.sustained_score"
     return f"""
         WITH today AS (
             SELECT * FROM daily_evidence e
             WHERE day > {_low(since)} AND day <= DATE '{until.isoformat()}' {only}),
         past AS (
-            SELECT e.user, e.day, e.evidence
-                + ({booster} - 1) * greatest(0, e.evidence - {config.boost_floor!r}) AS boosted
+            SELECT e.user, e.day, {remembered}
+                + ({booster} - 1) * greatest(0, {remembered} - {config.boost_floor!r}) AS boosted
             FROM daily_evidence e {join} WHERE e.evidence > 0 {only}),
         summed AS (
             SELECT t.user, t.day,
@@ -346,10 +422,10 @@ def accumulated_sql(
                 AND p.day > t.day - INTERVAL {config.memory_days} DAY
             GROUP BY ALL)
         SELECT t.user, t.day,
-            s.decayed + CASE WHEN t.notice
-                THEN {config.lookback_weight!r} * s.undecayed ELSE 0 END AS total,
-            s.own + CASE WHEN t.notice
-                THEN {config.lookback_weight!r} * s.undecayed ELSE 0 END AS fresh,
+            round(s.decayed + {unremembered} + CASE WHEN t.notice
+                THEN {config.lookback_weight!r} * s.undecayed ELSE 0 END, 9) AS total,
+            round(s.own + {unremembered} + CASE WHEN t.notice
+                THEN {config.lookback_weight!r} * s.undecayed ELSE 0 END, 9) AS fresh,
             t.rule_score, t.model_score,
             CASE WHEN t.evidence > {config.boost_floor!r} THEN t.booster ELSE 1 END AS booster
         FROM today t JOIN summed s ON s.user = t.user AND s.day = t.day"""
