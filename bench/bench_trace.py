@@ -4,11 +4,13 @@
 
 Documents: English, the text of FILE (default: GPL-3 followed by LGPL-2.1 from
 /usr/share/common-licenses, cut to 10,000 words, about 20 pages: real prose that was not written
-for molehunt's variant lists) and, if FILE is absent, a synthetic report; Chinese, a synthetic
+for molehunt's variant lists; a synthetic report where those files are absent), with
+`--synthetic-english` also a synthetic English report of 10,000 words, and Chinese, a synthetic
 report of about 20,000 characters (`molehunt.trace.sample`). Each document is marked for
 `--recipients` people. Each trial picks a recipient and a random contiguous excerpt of the copy
 (10% or 2% of its words, or of its characters for Chinese) and "retypes" it: Unicode NFKC, format
-and zero-width characters removed, whitespace collapsed (all formatting lost). A merge trial joins
+and zero-width characters removed, whitespace collapsed (all formatting lost); a noisy trial also
+garbles 1% of the characters (substituted, dropped or doubled, as OCR does). A merge trial joins
 two 10% excerpts of two recipients' copies. Prints, per setting: right recipient ranked first,
 attributed (confidence >= 0.999) and right, any wrong attribution, and for merges both named;
 beside it, on the same trials, Broder's shingle containment (the copy holding most of the leak's
@@ -38,6 +40,22 @@ def retype(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     return " ".join(text.split())
+
+
+def ocr_noise(text: str, rate: float, rng: random.Random) -> str:
+    """Garble a share of the characters as OCR does: substitute, drop or double a character."""
+    out = []
+    for ch in text:
+        roll = rng.random()
+        if roll >= rate or ch == " ":
+            out.append(ch)
+        elif roll < rate / 3:
+            out.append(rng.choice("abcdefghijklmnopqrstuvwxyz"))
+        elif roll < 2 * rate / 3:
+            continue
+        else:
+            out.append(ch + ch)
+    return "".join(out)
 
 
 def excerpt(text: str, share: float, language: str, rng: random.Random) -> str:
@@ -107,12 +125,13 @@ def run(store: Store, name: str, text: str, language: str, args: argparse.Namesp
     )
     baseline = ContainmentBaseline(texts, language)
     rng = random.Random(args.seed)
-    for share in (0.10, 0.02):
+    for share, noise in ((0.10, 0.0), (0.02, 0.0), (0.10, 0.01)):
         first = attributed = wrong = sites = broder = 0
         started = time.perf_counter()
         for _ in range(args.trials):
             recipient = rng.choice(recipients)
             leak = retype(excerpt(texts[recipient], share, language, rng))
+            leak = ocr_noise(leak, noise, rng) if noise else leak
             report = trace_text(store, leak)
             broder += baseline.rank(leak)[0] == recipient
             sites += report.sites
@@ -121,8 +140,9 @@ def run(store: Store, name: str, text: str, language: str, args: argparse.Namesp
             attributed += recipient in named
             wrong += bool(named - {recipient})
         seconds = (time.perf_counter() - started) / args.trials
+        label = f" with {noise:.0%} OCR noise" if noise else ""
         print(
-            f"  {share:.0%} excerpt: ranked first {first / args.trials:.1%}, attributed "
+            f"  {share:.0%} excerpt{label}: ranked first {first / args.trials:.1%}, attributed "
             f"{attributed / args.trials:.1%}, wrong attributions {wrong / args.trials:.2%}, "
             f"{sites / args.trials:.1f} places seen, {seconds * 1000:.0f} ms per trace; "
             f"Broder containment ranked first {broder / args.trials:.1%}"
