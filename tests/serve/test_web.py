@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from molehunt.serve.render import find_chromium
 from tests.serve.conftest import Bench
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
@@ -132,3 +133,14 @@ def test_admin_page_switches_a_rule_with_csrf(bench: Bench) -> None:
     bench.client.post("/admin/rules/first-removable-copy", data={"enabled": "false", "csrf": csrf})
     row = re.search(r"first-removable-copy</td>.*?</tr>", bench.client.get("/admin").text, re.S)
     assert row and ">Enable</button>" in row.group(0)
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="Chromium is not installed")
+def test_case_report_as_pdf_from_the_page(bench: Bench) -> None:
+    sign_in(bench, "analyst")
+    person, day = PERSON_LINK.search(bench.client.get("/").text).groups()  # type: ignore[union-attr]
+    csrf = CSRF.search(bench.client.get("/cases").text).group(1)  # type: ignore[union-attr]
+    bench.client.post("/cases", data={"person": person, "day": day, "title": "t", "csrf": csrf})
+    pdf = bench.client.get("/cases/1/report.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.headers["content-type"] == "application/pdf"

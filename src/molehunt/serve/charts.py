@@ -89,7 +89,10 @@ def heatmap(counts: list[list[int]], weekdays: list[str], label: str) -> str:
 
 def bars(rows: list[tuple[str, list[float | None]]], series: list[str], label: str) -> str:
     """Return grouped horizontal bars: one group per row, one bar per series (None: no bar)."""
-    left, bar, gap, width = 170, 9, 8, 560
+    # Room for the longest label (about 6 px a character at 10 px), within reason.
+    longest = max((len(name) for name, _ in rows), default=10)
+    left, bar, gap = min(300, 6 * longest + 12), 9, 8
+    width = left + 390
     top = 18
     most = max((v for _, values in rows for v in values if v is not None), default=0.0) or 1.0
     body = ""
@@ -112,3 +115,56 @@ def bars(rows: list[tuple[str, list[float | None]]], series: list[str], label: s
                 "</title></rect>"
             )
     return _svg(width, top + len(rows) * group + 4, body, label)
+
+
+def context_timeline(
+    first: str,
+    last: str,
+    marks: list[tuple[str, str]],
+    spans: list[tuple[str, str, str, bool]],
+    label: str,
+    width: int = 720,
+) -> str:
+    """Return HR events as marks and trips as bars over the days `first`..`last` (ISO).
+
+    Args:
+        first: First day shown.
+        last: Last day shown.
+        marks: (day, text) of HR events.
+        spans: (start, end, text, alarming) of trips; an alarming one is drawn in red.
+        label: The chart's accessible name.
+        width: Pixels.
+
+    Returns:
+        SVG text.
+    """
+    from datetime import date
+
+    pad, row = 24, 18
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    days = max((end - start).days, 1)
+
+    def x(day: str) -> float:
+        offset = (date.fromisoformat(day[:10]) - start).days
+        return pad + (width - 2 * pad) * min(max(offset, 0), days) / days
+
+    body = (
+        f'<line x1="{pad}" x2="{width - pad}" y1="{row}" y2="{row}" class="threshold" '
+        'stroke-opacity="0.3"/>'
+        f'<text x="{pad}" y="{row * 3 + 12}" class="axis">{escape(first)}</text>'
+        f'<text x="{width - pad}" y="{row * 3 + 12}" class="axis" text-anchor="end">'
+        f"{escape(last)}</text>"
+    )
+    for day, text in marks:
+        body += (
+            f'<circle cx="{x(day):.1f}" cy="{row}" r="5" class="mark">'
+            f"<title>{escape(day)}: {escape(text)}</title></circle>"
+        )
+    for begin, finish, text, alarming in spans:
+        left, right = x(begin), x(finish)
+        body += (
+            f'<rect x="{left:.1f}" y="{row * 2}" width="{max(right - left, 3):.1f}" height="10" '
+            f'class="{"mark" if alarming else "s1"}"><title>{escape(begin)} – {escape(finish)}: '
+            f"{escape(text)}</title></rect>"
+        )
+    return _svg(width, row * 3 + 16, body, label)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -28,7 +30,12 @@ from molehunt.serve.cases import (
 from molehunt.serve.context import ServeContext, parse_day
 from molehunt.serve.errors import AuthenticationError, PermissionDeniedError, ServeError
 from molehunt.serve.i18n import LOCALE_COOKIE, LOCALES, Translator, choose_locale
-from molehunt.serve.render import contribution_rows, render_case_report, render_page
+from molehunt.serve.render import (
+    contribution_rows,
+    html_to_pdf,
+    render_case_report,
+    render_page,
+)
 from molehunt.serve.rules import rules_with_issues, set_rule_enabled
 from molehunt.serve.views import finding_data, identity, person_data
 from molehunt.store.status import workspace_status
@@ -151,6 +158,16 @@ def build_web() -> APIRouter:
             for c in data["channels"]
         ]
         weekdays = [t(f"weekday.{n}") for n in range(7)]
+        hr_marks = [(e["day"], t("hr." + e["kind"])) for e in data["hr_events"]]
+        trips = [
+            (
+                v["depart"],
+                v["return"] or data["day"],
+                ", ".join(v["countries"]),
+                not v["declared"],
+            )
+            for v in data["travel"]
+        ]
         return page(
             request,
             "person.html",
@@ -159,6 +176,8 @@ def build_web() -> APIRouter:
             channel_rows=rows,
             weekdays=weekdays,
             revealed=revealed,
+            hr_marks=hr_marks,
+            trips=trips,
         )
 
     @web.get("/people/{pseudonym}")
@@ -275,6 +294,22 @@ def build_web() -> APIRouter:
         html = render_case_report(ctx.store(), ctx.workbench, ctx.names, case_id, locale, who.name)
         ctx.workbench.record(who, "report", str(case_id))
         return HTMLResponse(html)
+
+    @web.get("/cases/{case_id}/report.pdf")
+    def report_pdf(request: Request, ctx: Ctx, who: Who, case_id: int) -> Response:
+        who.require(ANALYSTS)
+        locale = translator(request).locale
+        html = render_case_report(ctx.store(), ctx.workbench, ctx.names, case_id, locale, who.name)
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / f"case-{case_id}.pdf"
+            html_to_pdf(html, out)
+            pdf = out.read_bytes()
+        ctx.workbench.record(who, "report", str(case_id), {"format": "pdf"})
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="case-{case_id}.pdf"'},
+        )
 
     @web.get("/audit")
     def audit(request: Request, ctx: Ctx, who: Who) -> Response:
