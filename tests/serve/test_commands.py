@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from molehunt.cli import main
+from molehunt.evaluate.answers import load_answers
 from molehunt.serve.app import WORKBENCH_RECHECK
 from molehunt.serve.render import find_chromium
 from tests.serve.conftest import Bench
@@ -104,3 +105,19 @@ def test_report_case_pdf(bench: Bench, tmp_path: Path) -> None:
     code, _, err = run("-w", str(bench.workspace), "report", "case", "1", "--out", str(out))
     assert code == 0, err
     assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_confirmed_cases_become_labels_evaluate_reads(bench: Bench, tmp_path: Path) -> None:
+    person = _open_case(bench)
+    headers = bench.headers("analyst")
+    bench.client.post(
+        "/api/v1/cases/1/verdict", headers=headers, json={"verdict": "confirmed", "reason": "r"}
+    )
+    day = bench.client.get("/api/v1/cases/1", headers=headers).json()["day"]
+    code, out, _ = run("-w", str(bench.workspace), "cases", "list", "--json")
+    assert code == 0 and json.loads(out)[0]["verdict"] == "confirmed"
+    code, out, err = run("-w", str(bench.workspace), "cases", "labels", str(tmp_path / "key"))
+    assert code == 0 and "wrote 1 confirmed case(s)" in out, err
+    incidents = load_answers(tmp_path / "key")
+    assert [(i.scenario, i.start.date().isoformat()) for i in incidents] == [("case-1", day)]
+    assert bench.workbench.pseudonymizer().person(incidents[0].user) == person

@@ -151,3 +151,54 @@ def report_case(obj: Context, case_id: int, out: Path, lang: str) -> None:
         out.write_text(html, encoding="utf-8")
     workbench.record(Principal(0, "cli", "admin"), "report", str(case_id), {"out": str(out)})
     obj.console.print(f"wrote case {case_id} to {out}", markup=False)
+
+
+@main.group()
+def cases() -> None:
+    """List workbench cases; export confirmed ones as labels for `molehunt evaluate`."""
+
+
+@cases.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_context
+def cases_list(obj: Context, as_json: bool) -> None:
+    """Show every case: id, person (pseudonym), day, title, status, verdict."""
+    from molehunt.serve.cases import case_to_dict, list_cases
+
+    workbench = _workbench(obj)
+    names = workbench.pseudonymizer()
+    rows = [case_to_dict(case, names) for case in list_cases(workbench)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table(box=None, pad_edge=False)
+    for name in ("id", "person", "day", "title", "status", "verdict"):
+        table.add_column(name)
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["person"],
+            row["day"],
+            row["title"],
+            row["status"],
+            row["verdict"] or "",
+        )
+    obj.console.print(table)
+
+
+@cases.command("labels")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@pass_context
+def cases_labels(obj: Context, folder: Path) -> None:
+    """Write confirmed cases as a CERT-format answer key (FOLDER/insiders.csv, real user ids)."""
+    from molehunt.serve.auth import Principal
+    from molehunt.serve.labels import write_answer_key
+
+    workbench = _workbench(obj)
+    count = write_answer_key(workbench, folder)
+    workbench.record(Principal(0, "cli", "admin"), "export_labels", str(folder), {"cases": count})
+    obj.console.print(
+        f"wrote {count} confirmed case(s) to {folder / 'insiders.csv'}; "
+        f"try `molehunt evaluate --answers {folder}`",
+        markup=False,
+    )
