@@ -90,6 +90,15 @@ def test_finding_is_the_explanation_as_data(bench: Bench) -> None:
     assert user not in response.text
 
 
+def test_finding_of_a_day_without_a_score_is_404_under_the_pseudonym(bench: Bench) -> None:
+    person, _ = top_person(bench)
+    response = bench.client.get(
+        f"/api/v1/findings/{person}/1999-01-01", headers=bench.headers("analyst")
+    )
+    assert_error(response, 404, person)
+    assert not [u for u in bench.users if u in response.text], "the error named the user id"
+
+
 def test_reveal_needs_a_reason_and_is_audited(bench: Bench) -> None:
     person, _ = top_person(bench)
     headers = bench.headers("investigator")

@@ -6,6 +6,7 @@ import threading
 from datetime import date, timedelta
 from typing import Any
 
+from molehunt.errors import ConfigError
 from molehunt.explain import explain_user
 from molehunt.score import daily_queue
 from molehunt.score.queue import resolve_day
@@ -258,9 +259,13 @@ def _context(store: Store, names: Pseudonymizer, user: str, day: date) -> dict[s
 
 def finding_data(store: Store, names: Pseudonymizer, user: str, day: date) -> dict[str, Any]:
     """Return `molehunt explain` of a person's day as data, under pseudonyms."""
-    data = explain_user(store, user, day).to_dict()
+    pseudonym = names.person(user)
+    try:
+        data = explain_user(store, user, day).to_dict()
+    except ConfigError as error:  # "no score for user 'X' on D": name the pseudonym instead
+        raise NotFoundError(str(error).replace(user, pseudonym)) from None
     data.pop("user")
-    data["person"] = names.person(user)
+    data["person"] = pseudonym
     for finding in data["findings"]:
         for event in finding["evidence"]:
             event["host"] = names.host(event["host"])
