@@ -30,16 +30,18 @@ def test_verifier_keys_round_trip_whatever_their_base64() -> None:
 
 
 def test_verify_of_a_clean_workspace_exits_0_and_counts(workspace: Path) -> None:
+    with Store.open(workspace) as store:
+        days = store.query("SELECT count(DISTINCT day) FROM scores")[0][0]
     code, out, err = run(workspace, "ledger", "verify")
     assert code == 0, err
-    assert "ledger verified" in out and "12 score days" in out
+    assert "ledger verified" in out and f"{days} score days" in out
     code, out, _ = run(workspace, "ledger", "verify", "--json")
     assert code == 0 and json.loads(out)["valid"] is True
 
 
 def test_verify_after_an_edit_exits_1_with_one_line_naming_the_entry(workspace: Path) -> None:
     with Store.open(workspace) as store, store.transaction() as connection:
-        connection.execute("UPDATE scores SET score = 0 WHERE day = '2010-01-05'")
+        connection.execute("UPDATE scores SET score = score + 1 WHERE day = '2010-01-05'")
     code, out, err = run(workspace, "ledger", "verify")
     assert code == 1
     assert len(err.strip().splitlines()) == 1

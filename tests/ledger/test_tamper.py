@@ -51,7 +51,7 @@ def test_untouched_workspace_verifies(workspace: Path) -> None:
     with Store.open(workspace) as store:
         report = verify_ledger(store)
     assert report.is_valid, report.problems
-    assert report.batches > 0 and report.score_days == 12 and report.checkpoints >= 3
+    assert report.batches > 0 and report.score_days >= 10 and report.checkpoints >= 3
 
 
 # -- evidence: scores and batches edited in the DuckDB file ------------------------------------

@@ -207,3 +207,11 @@ def test_copies_marked_under_other_variant_lists_are_refused_not_misread(tmp_pat
         sidecar.write_text(json.dumps({"scheme": "older"}), encoding="utf-8")
         with pytest.raises(TraceError, match="marked with variant scheme older"):
             trace_text(store, source.read_text(encoding="utf-8"))
+
+
+def test_sites_past_a_normalisation_difference_are_not_marked() -> None:
+    """NFKC turns the full-width "ｃａｎｎｏｔ" into a variant only the tracer sees: the numbering
+    would shift, so nothing after it is marked (a misnumbered site would misattribute)."""
+    text = "We do not stop. ｃａｎｎｏｔ wait. The colour is fine. We do not know."
+    sites = find_sites(text, "en", False)
+    assert [s.markable for s in sites] == [True, False, False]

@@ -74,11 +74,20 @@ def find_sites(
     _, matches = scan.scan(text)
     _, normalized = scan.scan(normalize(text))
     protected = protected_spans(text, markdown)
+    # The tracer numbers sites in the normalised text: from the first place where the two
+    # numberings disagree (NFKC turned something into a variant, or out of one), stop marking.
+    agreeing = next(
+        (
+            number
+            for number, (raw, norm) in enumerate(zip(matches, normalized, strict=False))
+            if (raw.class_id, raw.variant) != (norm.class_id, norm.variant)
+        ),
+        min(len(matches), len(normalized)),
+    )
     sites = []
     for number, match in enumerate(matches):
         group = scan.classes[match.class_id]
-        # The tracer numbers sites in the normalised text: past a disagreement, stop marking.
-        agrees = number < len(normalized) and normalized[number].class_id == match.class_id
+        agrees = number < agreeing
         inside = any(a <= match.start < b for a, b in protected) or any(
             match.start < cut < match.end for cut in boundaries
         )
