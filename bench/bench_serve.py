@@ -10,7 +10,8 @@ Simulates, ingests (with context) and detects a workspace (or reuses WORKDIR/ws)
 2. open loop: `GET /api/v1/queue?top=20` sent at `--rate` per second for `--seconds`, each
    latency counted from the moment the request was due (so a stalled server cannot hide its
    queueing), p50 / p95 / p99 and errors. Bounded: it stops after rate x seconds requests.
-The child server is stopped at the end. Needs the test extra (httpx2).
+The child server is stopped at the end. Needs the test extra (httpx2, for part 1; part 2 uses a
+minimal keep-alive client on asyncio streams so the load generator costs little CPU).
 """
 
 from __future__ import annotations
@@ -86,30 +87,60 @@ def sequential(client: httpx.Client, url: str, count: int) -> list[float]:
     return times
 
 
+async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """Send one keep-alive HTTP/1.1 GET on an open connection; return the status code."""
+    writer.write(request)
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    length = next(
+        int(line.split(":", 1)[1]) for line in lines if line.lower().startswith("content-length:")
+    )
+    await reader.readexactly(length)
+    return int(lines[0].split()[1])
+
+
 async def open_loop(
-    base: str, headers: dict[str, str], rate: float, seconds: float
+    port: int, token: str, rate: float, seconds: float, connections: int = 32
 ) -> tuple[list[float], int]:
-    """Send requests at a fixed rate; return latencies (from each due time) and errors."""
-    total = int(rate * seconds)
+    """Send requests at a fixed rate over a pool of keep-alive connections.
+
+    A minimal HTTP/1.1 client on asyncio streams, so the load generator costs little of the
+    CPU it shares with the server. Each latency runs from the request's due time, so waiting
+    for a free connection counts too.
+
+    Returns:
+        Latencies in seconds, and the number of errors (non-200 answers or broken connections).
+    """
+    request = (
+        f"GET /api/v1/queue?top=20 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Authorization: Bearer {token}\r\n\r\n"
+    ).encode()
+    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(connections):
+        pool.put_nowait(await asyncio.open_connection("127.0.0.1", port))
     latencies: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits) as client:
-        start = time.perf_counter() + 0.2
+    start = time.perf_counter() + 0.2
 
-        async def one(index: int) -> None:
-            nonlocal errors
-            due = start + index / rate
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            try:
-                response = await client.get("/api/v1/queue?top=20", timeout=10)
-                if response.status_code != 200:
-                    errors += 1
-            except httpx.HTTPError:
+    async def one(index: int) -> None:
+        nonlocal errors
+        due = start + index / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        reader, writer = await pool.get()
+        try:
+            if await _get(reader, writer, request) != 200:
                 errors += 1
-            latencies.append(time.perf_counter() - due)
+            pool.put_nowait((reader, writer))
+        except (OSError, asyncio.IncompleteReadError, StopIteration, ValueError):
+            errors += 1
+            writer.close()
+            pool.put_nowait(await asyncio.open_connection("127.0.0.1", port))
+        latencies.append(time.perf_counter() - due)
 
-        await asyncio.gather(*(one(i) for i in range(total)))
+    await asyncio.gather(*(one(i) for i in range(int(rate * seconds))))
+    while not pool.empty():
+        pool.get_nowait()[1].close()
     return latencies, errors
 
 
@@ -155,7 +186,7 @@ def main() -> None:
             page = sequential(client, "/", 200)
         print(f"GET /api/v1/queue?top=20, one at a time: {percentiles(api)}")
         print(f"GET / (queue page, 20 people), one at a time: {percentiles(page)}")
-        latencies, errors = asyncio.run(open_loop(base, headers, args.rate, args.seconds))
+        latencies, errors = asyncio.run(open_loop(port, token, args.rate, args.seconds))
         print(
             f"GET /api/v1/queue?top=20 at {args.rate:g}/s for {args.seconds:g} s "
             f"({len(latencies)} requests, {errors} errors): {percentiles(latencies)}"

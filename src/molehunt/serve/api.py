@@ -21,7 +21,7 @@ from molehunt.serve.cases import (
 from molehunt.serve.context import ServeContext, parse_day
 from molehunt.serve.errors import ServeError
 from molehunt.serve.rules import rules_with_issues, set_rule_enabled
-from molehunt.serve.views import finding_data, identity, person_data
+from molehunt.serve.views import identity
 from molehunt.store.status import workspace_status
 
 MAX_TOP = 500
@@ -120,7 +120,7 @@ def build_api() -> APIRouter:
         day: Annotated[str | None, Query(alias="date")] = None,
     ) -> dict[str, Any]:
         who.require(ANALYSTS)
-        data = person_data(ctx.store(), ctx.names, ctx.user(pseudonym), parse_day(day))
+        data = ctx.person(pseudonym, parse_day(day))
         ctx.workbench.record(who, "view_person", pseudonym, {"day": data["day"]})
         return data
 
@@ -130,7 +130,7 @@ def build_api() -> APIRouter:
         the_day = parse_day(day)
         if the_day is None:
             raise ServeError("a finding needs a day (YYYY-MM-DD)")
-        data = finding_data(ctx.store(), ctx.names, ctx.user(pseudonym), the_day)
+        data = ctx.finding(pseudonym, the_day)
         ctx.workbench.record(who, "view_finding", pseudonym, {"day": day})
         return data
 

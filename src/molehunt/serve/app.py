@@ -24,7 +24,7 @@ from molehunt.serve.errors import error_body
 from molehunt.serve.i18n import Translator, choose_locale
 from molehunt.serve.render import render_page
 from molehunt.serve.snapshot import DEFAULT_CHECK_INTERVAL, SnapshotReader
-from molehunt.serve.views import PeopleIndex, QueueCache
+from molehunt.serve.views import AnswerCache, PeopleIndex
 from molehunt.serve.web import build_web
 from molehunt.serve.workbench import Clock, Workbench
 from molehunt.store.database import DATABASE_FILE
@@ -144,7 +144,7 @@ def create_app(
         workbench=workbench,
         names=names,
         people=PeopleIndex(names),
-        queues=QueueCache(),
+        answers=AnswerCache(),
     )
     app.include_router(build_api())
     app.include_router(build_web())

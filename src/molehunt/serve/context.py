@@ -10,7 +10,13 @@ from typing import Any
 from molehunt.serve.auth import Principal, Pseudonymizer, bearer_token, parse_session
 from molehunt.serve.errors import ServeError
 from molehunt.serve.snapshot import SnapshotReader
-from molehunt.serve.views import PeopleIndex, QueueCache
+from molehunt.serve.views import (
+    AnswerCache,
+    PeopleIndex,
+    finding_data,
+    person_data,
+    queue_data,
+)
 from molehunt.serve.workbench import Clock, Workbench
 from molehunt.store.database import Store
 
@@ -26,7 +32,7 @@ class ServeContext:
         workbench: Tokens, cases, audit log.
         names: The pseudonymizer.
         people: Pseudonym -> user id.
-        queues: Queue answers of the current snapshot.
+        answers: Queue and finding answers of the current snapshot.
     """
 
     root: Path
@@ -35,12 +41,29 @@ class ServeContext:
     workbench: Workbench
     names: Pseudonymizer
     people: PeopleIndex
-    queues: QueueCache
+    answers: AnswerCache
 
     def queue(self, day: date | None, top: int) -> dict[str, Any]:
         """Return the queue of a day (cached until the snapshot or the cases change)."""
         store, generation = self.reader.current()
-        return self.queues.get(store, generation, self.workbench, self.names, day, top)
+        key = ("queue", generation, self.workbench.version(), day, top)
+        return self.answers.get(
+            key, lambda: queue_data(store, self.workbench, self.names, day, top)
+        )
+
+    def person(self, pseudonym: str, day: date | None) -> dict[str, Any]:
+        """Return a person's page data (cached until the snapshot changes)."""
+        user = self.user(pseudonym)
+        store, generation = self.reader.current()
+        key = ("person", generation, user, day)
+        return self.answers.get(key, lambda: person_data(store, self.names, user, day))
+
+    def finding(self, pseudonym: str, day: date) -> dict[str, Any]:
+        """Return a person's finding of a day (cached until the snapshot changes)."""
+        user = self.user(pseudonym)
+        store, generation = self.reader.current()
+        key = ("finding", generation, user, day)
+        return self.answers.get(key, lambda: finding_data(store, self.names, user, day))
 
     def store(self) -> Store:
         """Return the current read-only snapshot of the workspace."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -67,14 +68,14 @@ class PeopleIndex:
         return found
 
 
-class QueueCache:
-    """The queue answers of the current snapshot and cases, reused until either changes.
+class AnswerCache:
+    """Answers computed from one snapshot, reused while their key is unchanged.
 
-    The queue of a day depends only on the snapshot (scores, rule hits) and on the cases,
-    verdicts and suppressions, so an unchanged pair gives the same answer.
+    The key names everything an answer depends on: the snapshot generation, and for the queue
+    the workbench version too (cases, verdicts, suppressions). A new snapshot is a new key.
 
     Args:
-        size: How many (day, top) answers to keep.
+        size: How many answers to keep (all are dropped when full).
     """
 
     def __init__(self, size: int = 64) -> None:
@@ -82,22 +83,13 @@ class QueueCache:
         self._answers: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def get(
-        self,
-        store: Store,
-        generation: int,
-        workbench: Workbench,
-        names: Pseudonymizer,
-        day: date | None,
-        top: int,
-    ) -> dict[str, Any]:
-        """Return `queue_data(...)`, computed once per snapshot, workbench version, day, top."""
-        key = (generation, workbench.version(), day, top)
+    def get(self, key: tuple[Any, ...], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Return the answer stored under `key`, computing and storing it when missing."""
         with self._lock:
             found = self._answers.get(key)
         if found is not None:
             return found
-        answer = queue_data(store, workbench, names, day, top)
+        answer = compute()
         with self._lock:
             if len(self._answers) >= self.size:
                 self._answers.clear()

@@ -37,7 +37,7 @@ from molehunt.serve.render import (
     render_page,
 )
 from molehunt.serve.rules import rules_with_issues, set_rule_enabled
-from molehunt.serve.views import finding_data, identity, person_data
+from molehunt.serve.views import identity
 from molehunt.store.status import workspace_status
 
 SESSION_COOKIE = "molehunt_session"
@@ -150,7 +150,7 @@ def build_web() -> APIRouter:
     def person_page(
         request: Request, ctx: Ctx, who: Principal, pseudonym: str, day: str, revealed: Any
     ) -> HTMLResponse:
-        data = person_data(ctx.store(), ctx.names, ctx.user(pseudonym), parse_day(day))
+        data = ctx.person(pseudonym, parse_day(day))
         ctx.workbench.record(who, "view_person", pseudonym, {"day": data["day"]})
         t = translator(request)
         rows = [
@@ -209,7 +209,7 @@ def build_web() -> APIRouter:
         the_day = parse_day(day)
         if the_day is None:
             raise ServeError("a finding needs a day")
-        data = finding_data(ctx.store(), ctx.names, ctx.user(pseudonym), the_day)
+        data = ctx.finding(pseudonym, the_day)
         ctx.workbench.record(who, "view_finding", pseudonym, {"day": day})
         return page(
             request,
