@@ -215,3 +215,31 @@ def test_sites_past_a_normalisation_difference_are_not_marked() -> None:
     text = "We do not stop. ｃａｎｎｏｔ wait. The colour is fine. We do not know."
     sites = find_sites(text, "en", False)
     assert [s.markable for s in sites] == [True, False, False]
+
+
+def test_trace_names_the_leaver_whose_sealed_record_holds_the_document(tmp_path: Path) -> None:
+    """Which leaver took this? A sealed record listing one of the issued copies by name."""
+    source = tmp_path / "plan.txt"
+    source.write_text(sample_document("en", 1200, seed=8), encoding="utf-8")
+    with Store.open(tmp_path / "ws") as store:
+        copies = mark_document(store, source, ["ann", "bob"], tmp_path / "out")
+        summary = {
+            "documents": [
+                {
+                    "name": "plan-bob.txt",
+                    "level": "SECRET",
+                    "days": ["2010-03-02"],
+                    "channels": ["removable"],
+                },
+                {"name": "other.txt", "level": "SECRET", "days": [], "channels": []},
+            ]
+        }
+        with store.transaction() as connection:
+            connection.execute(
+                "INSERT INTO leaver_records VALUES ('BOB0001', '2010-03-05', '2010-03-06', ?, '')",
+                [json.dumps(summary)],
+            )
+        leak = retype(excerpt(_copy_text(copies[1]), 0.3, "en", 2))
+        report = trace_text(store, leak)
+    assert [c.recipient for c in report.attributed] == ["bob"]
+    assert [(r["user"], r["document"]) for r in report.leavers] == [("BOB0001", "plan-bob.txt")]

@@ -65,6 +65,12 @@ def trace(obj: Context, leaked: Path, top: int, as_json: bool) -> None:
             f"{document['level'] or 'unclassified'}): "
             f"{document['containment']:.0%} of the text's shingles"
         )
+    for leaver in report.leavers:
+        console.print(
+            f"sealed leaver record: {leaver['user']} (last day {leaver['last_day']}) took "
+            f"{leaver['document']} ({leaver['level'] or '-'}) on {', '.join(leaver['days'])} "
+            f"via {', '.join(leaver['channels'])}"
+        )
     console.print(f"{report.sites} marked places observed")
     if report.attributed:
         names = ", ".join(c.recipient for c in report.attributed)

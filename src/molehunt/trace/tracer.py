@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import bisect
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,12 +92,14 @@ class TraceReport:
         sites: Marked sites observed in the leak.
         candidates: Best-ranked copies of the best document.
         attributed: Copies named with confidence >= the threshold (two or more: a merge).
+        leavers: Sealed leaver records that list the best document or one of its copies.
     """
 
     documents: list[dict[str, Any]] = field(default_factory=list)
     sites: int = 0
     candidates: list[Candidate] = field(default_factory=list)
     attributed: list[Candidate] = field(default_factory=list)
+    leavers: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def is_merge(self) -> bool:
@@ -110,6 +113,7 @@ class TraceReport:
             "sites_observed": self.sites,
             "threshold": CONFIDENCE_THRESHOLD,
             "attributed": [c.to_dict() for c in self.attributed],
+            "leavers": self.leavers,
             "merge": self.is_merge,
             "candidates": [c.to_dict() for c in self.candidates],
         }
@@ -252,6 +256,7 @@ def trace_text(store: Store, leak_text: str, top: int = 5) -> TraceReport:
     if not report.documents:
         return report
     best = ranked[0][1]
+    report.leavers = leavers_holding(store, best.doc_id)
     observed = _observe(best, leak_text)
     report.sites = len(observed)
     copies = store.query(
@@ -281,6 +286,52 @@ def trace_text(store: Store, leak_text: str, top: int = 5) -> TraceReport:
         stretch[disagree[0] : disagree[-1] + 1] = True
         mask &= stretch
     return report
+
+
+def leavers_holding(store: Store, doc_id: str) -> list[dict[str, Any]]:
+    """Sealed leaver records that list a marked document: "which leaver took this?".
+
+    A record's document matches by file name (the original's or any issued copy's) or by the
+    registry content hash.
+
+    Args:
+        store: The workspace.
+        doc_id: The marked document.
+
+    Returns:
+        user, last_day, the matching document entry's name, level, days and channels, per record.
+    """
+    if "leaver_records" not in {row[0] for row in store.query("SHOW TABLES")}:
+        return []
+    names = {
+        str(row[0]).lower()
+        for row in store.query(
+            "SELECT name FROM marked_documents WHERE doc_id = ? UNION "
+            "SELECT regexp_extract(file_name, '[^\\\\/]+$') FROM marked_copies WHERE doc_id = ?",
+            [doc_id, doc_id],
+        )
+    }
+    hashes = {
+        str(row[0])
+        for row in store.query("SELECT sha256 FROM marked_documents WHERE doc_id = ?", [doc_id])
+    }
+    found = []
+    for user, last_day, summary in store.query(
+        "SELECT user_id, CAST(last_day AS VARCHAR), summary_json FROM leaver_records ORDER BY ALL"
+    ):
+        for entry in json.loads(summary).get("documents", []):
+            if str(entry.get("name", "")).lower() in names or entry.get("registry_hash") in hashes:
+                found.append(
+                    {
+                        "user": user,
+                        "last_day": last_day,
+                        "document": entry.get("name"),
+                        "level": entry.get("level"),
+                        "days": entry.get("days", []),
+                        "channels": entry.get("channels", []),
+                    }
+                )
+    return found
 
 
 def _rank(
