@@ -79,7 +79,12 @@ def domain_preferences(
         favourites += list(rng.choice(index["work"], 3, replace=False))
         if rng.random() < 0.45:
             favourites.append(int(rng.choice(index["webmail"])))
-        if rng.random() < 0.12:  # people who browse job sites (and mostly stay)
+        # Calibrated on the real CERT r4.2 insiders' ordinary days (bench/quality_real.py):
+        # most people visit a job board or an employer's site now and then (1-5 requests a
+        # day), a few browse several habitually, and they mostly stay.
+        if rng.random() < 0.6:
+            favourites.append(int(rng.choice(index["job"])))
+        if rng.random() < 0.12:
             favourites += list(rng.choice(index["job"], 3, replace=False))
         if rng.random() < 0.10:
             favourites.append(int(rng.choice(index["cloud"])))
@@ -167,7 +172,13 @@ def build_habits(rng: np.random.Generator, institute: Institute, days: int) -> H
         start=np.clip(rng.normal(8.0, 0.9, n) + (30 - conscientious) / 40, 5.5, 11.5),
         start_sd=rng.uniform(0.08, 0.4, n),
         length=np.clip(rng.normal(8.7, 0.8, n), 6.0, 11.0),
-        after_hours_p=np.where(rng.random(n) < 0.3 + 0.5 * admin, rng.uniform(0.03, 0.4, n), 0.0),
+        # system administrators work after hours on most days (the real r4.2 scenario-3
+        # insiders on 88% of their days); others now and then
+        after_hours_p=np.where(
+            rng.random(n) < 0.3 + 0.5 * admin,
+            np.where(admin, rng.uniform(0.4, 0.95, n), rng.uniform(0.03, 0.4, n)),
+            0.0,
+        ),
         weekend_p=np.where(rng.random(n) < 0.15 + 0.3 * admin, rng.uniform(0.05, 0.35, n), 0.0),
         http_rate=lognormal_mean(rng, 95.0, 0.6, n),
         email_rate=lognormal_mean(rng, 7.0, 0.5, n) * np.where(admin, 0.6, 1.0),

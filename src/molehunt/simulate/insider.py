@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import ClassVar
 
 import numpy as np
@@ -83,6 +85,19 @@ class Scenario:
             return int(self.rng.uniform(19.5, 23.0) * HOUR), True
         start, end = window
         return int(self.rng.uniform(start + 600, max(start + 900, end - 1800))), False
+
+    @contextmanager
+    def unlabelled(self) -> Iterator[None]:
+        """Write the events made inside as ordinary activity, outside the answer key.
+
+        CERT labels the act, not the run-up before it (the first after-hours evenings with a
+        drive); the simulator's answer key does the same.
+        """
+        number, self.number = self.number, -1
+        try:
+            yield
+        finally:
+            self.number = number
 
     def session(self, batch: dict[str, Rows], t: int, pc: int, end: int, user: int = -1) -> None:
         """A logon at ``t`` and a logoff at ``end`` on ``pc``."""

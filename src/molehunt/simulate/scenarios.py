@@ -82,9 +82,20 @@ class Cert1Scenario(Scenario):
     def plan(self) -> None:
         self.last = int(self.rng.integers(self.days // 2, self.days - 6))
         self.first = self.last - int(self.rng.integers(4, 12))
+        # The run-up (real r4.2 insiders, bench/quality_real.py): the first after-hours
+        # sessions with a thumb drive come days before the first labelled evening.
+        self.run_up = self.first - int(self.rng.integers(2, 10))
         self.leave(self.last + int(self.rng.integers(1, 5)))
 
     def day_events(self, day: int, plan: DayPlan, batch: dict[str, Rows]) -> None:
+        pc = int(self.inst.own_pc[self.user])
+        if self.run_up <= day < self.first:
+            if self.rng.random() < 0.4:  # an unlabelled evening: drive in, a few files
+                t = int(self.rng.uniform(19.5, 23.0) * HOUR)
+                docs = [int(d) for d in self.rng.choice(self.inst.docs_of(self.user), 2)]
+                with self.unlabelled():
+                    self.session(batch, t, pc, self.usb_copy(batch, t + 300, pc, docs) + 200)
+            return
         if not (
             day == self.first
             or day == self.last
@@ -92,7 +103,6 @@ class Cert1Scenario(Scenario):
             and self.rng.random() < 0.35
         ):
             return
-        pc = int(self.inst.own_pc[self.user])
         t = int(self.rng.uniform(0.5, 4.5) * HOUR)
         docs = [int(d) for d in self.rng.choice(self.inst.docs_of(self.user), 3)]
         end = self.usb_copy(batch, t + 300, pc, docs)
@@ -111,12 +121,15 @@ class Cert2Scenario(Scenario):
 
     @classmethod
     def eligible(cls, inst: Institute, habits: Habits) -> np.ndarray:
-        return stayers(inst)
+        # every scenario-2 insider of the real r4.2 dev set used a thumb drive about twice a
+        # day before the theft (bench/quality_real.py): the theft is "more than usual"
+        return np.asarray(stayers(inst) & (habits.usb_rate > 0))
 
     def plan(self) -> None:
         self.last = int(self.rng.integers(self.days // 2 + 14, self.days - 6))
         self.first = max(5, self.last - int(self.rng.integers(28, 56)))
-        self.theft = self.last - int(self.rng.integers(4, 10))
+        # real r4.2: about four weeks of job search, then about four of copying
+        self.theft = (self.first + self.last) // 2 + int(self.rng.integers(-5, 6))
         self.leave(self.last + int(self.rng.integers(2, 8)))
 
     def day_events(self, day: int, plan: DayPlan, batch: dict[str, Rows]) -> None:
@@ -125,10 +138,11 @@ class Cert2Scenario(Scenario):
             return
         pc = int(self.inst.own_pc[self.user])
         t, _ = self.when(plan, False)
-        for _ in range(int(self.rng.integers(2, 9))):
+        searching = day < self.theft or self.rng.random() < 0.3
+        for _ in range(int(self.rng.integers(1, 7)) if searching else 0):
             t += int(self.rng.integers(20, 200))
             self.web(batch, t, pc, str(self.rng.choice(DOMAINS["job"])))
-        if self.rng.random() < 0.15:
+        if searching and self.rng.random() < 0.35:
             self.mail(
                 batch,
                 t + 60,
@@ -136,19 +150,13 @@ class Cert2Scenario(Scenario):
                 f"recruiter@{self.rng.choice(DOMAINS['job'][-5:])}",
                 [int(self.rng.choice(self.inst.docs_of(self.user)))],
             )
-        if day >= self.theft and self.rng.random() < 0.8:
-            docs = [
-                int(d)
-                for d in self.rng.choice(
-                    self.inst.docs_of(self.user), int(self.rng.integers(8, 25))
-                )
-            ]
-            self.usb_copy(
-                batch,
-                int(window[0]) + int(self.rng.integers(900, 7200)),
-                pc,
-                list(dict.fromkeys(docs)),
-            )
+        if day >= self.theft and self.rng.random() < 0.75:
+            # real r4.2: more drive connects than usual (about twice), each with few files
+            t = int(window[0]) + int(self.rng.integers(900, 7200))
+            for _ in range(int(self.rng.integers(1, 5))):
+                docs = self.rng.choice(self.inst.docs_of(self.user), int(self.rng.integers(0, 4)))
+                t = self.usb_copy(batch, t, pc, list(dict.fromkeys(int(d) for d in docs)))
+                t += int(self.rng.integers(300, 3600))
 
 
 class Cert3Scenario(Scenario):
