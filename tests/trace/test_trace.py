@@ -243,3 +243,17 @@ def test_trace_names_the_leaver_whose_sealed_record_holds_the_document(tmp_path:
         report = trace_text(store, leak)
     assert [c.recipient for c in report.attributed] == ["bob"]
     assert [(r["user"], r["document"]) for r in report.leavers] == [("BOB0001", "plan-bob.txt")]
+
+
+def test_names_and_defined_terms_are_never_respelled() -> None:
+    """ "Defence Research Centre" is a name; "centre" in a sentence is a word."""
+    text = (
+        "Staff of the Defence Research Centre met. Defence work is done in the centre, "
+        "and the colour, size, and shape were noted."
+    )
+    changed = {text[s.start : s.end]: s.markable for s in find_sites(text, "en", False)}
+    assert changed["Defence"] is True  # first word of a sentence
+    assert changed["centre"] is True and changed[", and"] is True
+    sites = {(s.start, s.markable) for s in find_sites(text, "en", False)}
+    name_start = text.index("Defence Research")
+    assert (name_start, False) in sites and (text.index("Centre"), False) in sites

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -91,12 +92,36 @@ def find_sites(
         inside = any(a <= match.start < b for a, b in protected) or any(
             match.start < cut < match.end for cut in boundaries
         )
-        markable = agrees and not inside and not (group.from_first and match.variant != 0)
+        markable = (
+            agrees
+            and not inside
+            and not (group.from_first and match.variant != 0)
+            and not is_name(text, match.start)
+        )
         alternative = (match.variant + 1) % len(group.variants)
         sites.append(
             Site(match.start, match.end, match.class_id, match.variant, alternative, markable)
         )
     return sites
+
+
+def is_name(text: str, start: int) -> bool:
+    """Whether the word at `start` is capitalised inside a sentence: a name or a defined term
+    ("Defence Research Centre", "this License"), which a copy must not respell.
+
+    Examples:
+        >>> is_name("The Defence Centre.", 4), is_name("Yes. Defence matters.", 5)
+        (True, False)
+    """
+    if not text[start : start + 1].isupper():
+        return False
+    before = text[:start].rstrip(" \t\"'\u201c\u2018(")
+    if not before or before.endswith("\n\n"):  # the text's or a paragraph's first word
+        return False
+    line = before[before.rfind("\n") + 1 :].strip()
+    if re.fullmatch(r"#+|[-*+]|\d+[.)]", line):  # a heading's or a list item's first word
+        return False
+    return before.rstrip()[-1] not in ".!?:"
 
 
 def copy_bits(doc_id: str, mark_id: str, count: int) -> npt.NDArray[np.int8]:

@@ -119,7 +119,10 @@ def scanner(language: str) -> Scanner:
     alternatives = []
     for variant in sorted(lookup, key=len, reverse=True):
         body = r"\s+".join(re.escape(part) for part in variant.split(" "))
-        alternatives.append(rf"(?<!\w){body}(?!\w)" if variant.isascii() else body)
+        if variant.isascii():  # whole words only (a variant may start or end with punctuation)
+            body = (r"(?<!\w)" if variant[0].isalnum() else "") + body
+            body += r"(?!\w)" if variant[-1].isalnum() else ""
+        alternatives.append(body)
     pattern = re.compile(
         f"(?P<site>{'|'.join(alternatives)})|(?P<word>{_WORD.pattern})", re.IGNORECASE
     )

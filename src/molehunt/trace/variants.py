@@ -71,7 +71,6 @@ colour|color
 labour|labor
 honour|honor
 catalogue|catalog
-programme|program
 judgement|judgment
 acknowledgement|acknowledgment
 travelled|traveled
@@ -100,7 +99,6 @@ have not|haven't
 it is|it's
 for example|e.g.
 in order to|so as to
-whether or not|whether
 among|amongst
 while|whilst
 toward|towards
@@ -121,6 +119,7 @@ show|demonstrate
 shows|demonstrates
 needed|required
 !upon|on
+!whether or not|whether
 !approximately|about
 !because|since
 !such as|like
@@ -160,8 +159,6 @@ permits|allows
 include|contain
 includes|contains
 included|contained
-object code|object-code
-source code|source-code
 """
 
 # Verbs after which "that" may be dropped.
@@ -178,6 +175,13 @@ suggests that|suggests
 states that|states
 assume that|assume
 note that|note
+"""
+
+# Punctuation: the serial comma before the last "and"/"or" of a list may go (only dropped, never
+# added: a comma cannot be inserted before every "and").
+_PUNCTUATION = """
+, and|and
+, or|or
 """
 
 # Chinese: interchangeable words of two or more characters (one-character variants would also
@@ -300,6 +304,7 @@ ENGLISH = tuple(
         _classes(_SPELLING)
         + _classes(_WORDING)
         + _classes(_THAT, from_first=True)
+        + _classes(_PUNCTUATION, from_first=True)
         + _classes(_spellings())
     )
 )
