@@ -170,3 +170,14 @@ def test_a_recompute_to_an_earlier_day_records_the_dropped_days(workspace: Path)
     assert emptied > 0
     code, _, err = run(workspace, "ledger", "verify")
     assert code == 0, err
+
+
+def test_verify_never_changes_the_workspace_it_checks(workspace: Path) -> None:
+    """A writable open would sweep the orphaned Parquet file away: verify keeps the evidence."""
+    with Store.open(workspace) as store:
+        (batch_file,) = store.query("SELECT file_name FROM batches WHERE batch_id = 1")[0]
+        with store.transaction() as connection:
+            connection.execute("DELETE FROM batches WHERE batch_id = 1")
+    code, _, err = run(workspace, "ledger", "verify")
+    assert code == 1 and "batch 1" in err
+    assert (workspace / batch_file).exists()

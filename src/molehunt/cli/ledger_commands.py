@@ -12,6 +12,12 @@ from rich.table import Table
 
 from molehunt.cli.base import Context, main, pass_context
 from molehunt.errors import LedgerError, MolehuntError
+from molehunt.store import Store
+
+
+def _read_only(obj: Context) -> Store:
+    """Open the workspace without write access: checking evidence never changes it."""
+    return Store.open(obj.workspace, create=False, read_only=True, memory_limit=obj.memory_limit)
 
 
 @main.group()
@@ -33,7 +39,7 @@ def ledger_verify(obj: Context, against: Path | None, as_json: bool) -> None:
     from molehunt.ledger import verify_ledger
 
     try:
-        store = obj.open_store(create=False)
+        store = _read_only(obj)
     except MolehuntError:
         raise
     except Exception as error:  # the boundary: a workspace damaged below the ledger
@@ -74,7 +80,7 @@ def ledger_prove(obj: Context, entry: int, size: int | None, as_json: bool) -> N
     """Prove that ENTRY is in the log under a signed checkpoint (RFC 6962 audit path)."""
     from molehunt.ledger import prove_inclusion
 
-    with obj.open_store(create=False) as store:
+    with _read_only(obj) as store:
         proof = prove_inclusion(store, entry, size)
     _print_proof(obj, proof, as_json)
     if as_json:
@@ -98,7 +104,7 @@ def ledger_consistency(obj: Context, old_size: int, new_size: int | None, as_jso
     """Prove that the checkpoint of OLD_SIZE is a prefix of NEW_SIZE's (default: latest)."""
     from molehunt.ledger import prove_consistency
 
-    with obj.open_store(create=False) as store:
+    with _read_only(obj) as store:
         proof = prove_consistency(store, old_size, new_size)
     _print_proof(obj, proof, as_json)
     if as_json:
@@ -125,7 +131,7 @@ def ledger_export(obj: Context, out: Path) -> None:
     """Write the verifier key and every signed checkpoint to OUT, for a third party to hold."""
     from molehunt.ledger import export_checkpoints
 
-    with obj.open_store(create=False) as store:
+    with _read_only(obj) as store:
         text = export_checkpoints(store)
     out.write_text(text, encoding="utf-8")
     count = text.count("\n\u2014 ")
@@ -164,7 +170,7 @@ def ledger_log(obj: Context, kind: str | None, as_json: bool) -> None:
     """List the ledger's entries."""
     from molehunt.ledger import read_entries
 
-    with obj.open_store(create=False) as store:
+    with _read_only(obj) as store:
         entries = [e for e in read_entries(store) if kind is None or e.kind == kind]
     if as_json:
         click.echo(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))

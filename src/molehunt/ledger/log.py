@@ -110,7 +110,15 @@ def read_entries(store: Store) -> list[Entry]:
 
     Returns:
         Every row of `ledger_entries`.
+
+    Raises:
+        LedgerError: The workspace's schema has no ledger table.
     """
+    if "ledger_entries" not in {row[0] for row in store.query("SHOW TABLES")}:
+        raise LedgerError(
+            f"workspace {store.root} has no ledger yet (its schema predates the ledger: run any "
+            "writing command, e.g. `molehunt ledger record`)"
+        )
     rows = store.query(
         "SELECT entry_index, kind, subject, data, leaf_hash, signature FROM ledger_entries "
         "ORDER BY entry_index, rowid"
