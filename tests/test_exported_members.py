@@ -6,7 +6,14 @@ import importlib
 
 import pytest
 
-MODULES = ["molehunt", "molehunt.ingest", "molehunt.store", "molehunt.simulate"]
+MODULES = [
+    "molehunt",
+    "molehunt.ingest",
+    "molehunt.ledger",
+    "molehunt.store",
+    "molehunt.simulate",
+    "molehunt.trace",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)
