@@ -73,11 +73,12 @@ def test_retyped_excerpt_of_a_copy_names_its_recipient(marked: tuple, seed: int)
     assert report.documents[0]["containment"] > 0.9
 
 
-def test_merge_of_two_copies_names_both(marked: tuple) -> None:
+@pytest.mark.parametrize("share", [0.15, 0.06])
+def test_merge_of_two_copies_names_both(marked: tuple, share: float) -> None:
     store, language, _, copies = marked
     first, second = "user03", "user17"
     leak = " ".join(
-        retype(excerpt(_copy_text(copies[r]), 0.15, language, seed))
+        retype(excerpt(_copy_text(copies[r]), share, language, seed))
         for seed, r in enumerate((first, second))
     )
     report = trace_text(store, leak)

@@ -35,6 +35,7 @@ CONFIDENCE_THRESHOLD = 0.999
 ANCHOR = 8
 MAX_REPEATS = 8
 WINDOW = 40
+JUMP = 20  # tokens: a larger change of alignment starts a new stretch of a merge
 MIN_CONTAINMENT = 0.2
 
 
@@ -184,8 +185,8 @@ def _anchor_index(tokens: list[str]) -> dict[int, list[int]]:
     return {key: found for key, found in index.items() if len(found) <= MAX_REPEATS}
 
 
-def _observe(document: _Document, leak_text: str) -> list[tuple[int, int]]:
-    """(site number, bit) for every marked site found in the leak, in the leak's order.
+def _observe(document: _Document, leak_text: str) -> list[tuple[int, int, int]]:
+    """(site number, bit, offset) for every marked site found in the leak, in the leak's order.
 
     Class tokens read the same in every copy, so a leaked stretch is a stretch of the
     original's token stream: runs of ANCHOR tokens vote for the offset between the two, and each
@@ -215,8 +216,19 @@ def _observe(document: _Document, leak_text: str) -> list[tuple[int, int]]:
             continue
         original, alternative = document.variants[number]
         if site.variant in (original, alternative):
-            observed.append((number, int(site.variant == alternative)))
+            observed.append((number, int(site.variant == alternative), offset))
     return observed
+
+
+def _segments(observed: list[tuple[int, int, int]]) -> list[int]:
+    """A segment number per observation: a new one wherever the alignment jumps (a pasted
+    excerpt from elsewhere in the document), not at the small shifts OCR noise causes."""
+    segment, numbers = 0, []
+    for position, (_, _, offset) in enumerate(observed):
+        if position and abs(offset - observed[position - 1][2]) > JUMP:
+            segment += 1
+        numbers.append(segment)
+    return numbers
 
 
 def trace_text(store: Store, leak_text: str, top: int = 5) -> TraceReport:
@@ -265,27 +277,49 @@ def trace_text(store: Store, leak_text: str, top: int = 5) -> TraceReport:
     )
     if not observed or not copies:
         return report
-    numbers = np.array([n for n, _ in observed])
-    bits = np.array([b for _, b in observed], dtype=np.int8)
+    numbers = np.array([n for n, _, _ in observed])
+    bits = np.array([b for _, b, _ in observed], dtype=np.int8)
     codes = np.stack([_code(best.doc_id, m, len(best.variants))[numbers] for m, _ in copies])
     agree = codes == bits
-    report.candidates = _rank(agree, copies, np.ones(len(bits), dtype=bool), top)
-    mask = np.ones(len(bits), dtype=bool)
-    while report.candidates and len(report.attributed) < 4:
-        best_here = _rank(agree, copies, mask, 1)
+    segments = np.array(_segments(observed))
+    count = int(segments.max()) + 1
+    # Every test below is one more chance of a wrong name: Bonferroni over all of them.
+    tests = 1 + (count if count > 1 else 0)
+    everything = np.ones(len(bits), dtype=bool)
+    report.candidates = _rank(agree, copies, everything, top, tests)
+    _attribute_merge(report, agree, copies, everything, tests)
+    if count > 1:  # a merge of excerpts from different places: each stretch on its own
+        for segment in range(count):
+            found = _rank(agree, copies, segments == segment, 1, tests)
+            named = {c.mark_id for c in report.attributed}
+            if found and found[0].confidence >= CONFIDENCE_THRESHOLD:
+                if found[0].mark_id not in named:
+                    report.attributed.append(found[0])
+    return report
+
+
+def _attribute_merge(
+    report: TraceReport,
+    agree: np.ndarray[Any, Any],
+    copies: list[tuple[Any, ...]],
+    mask: np.ndarray[Any, Any],
+    tests: int,
+) -> None:
+    """Name the best copy, then look for another where it disagrees, and so on (up to 4)."""
+    while len(report.attributed) < 4:
+        best_here = _rank(agree, copies, mask, 1, tests)
         if not best_here or best_here[0].confidence < CONFIDENCE_THRESHOLD:
-            break
+            return
         report.attributed.append(best_here[0])
         row = next(i for i, (m, _) in enumerate(copies) if m == best_here[0].mark_id)
         # The rest of a merge sits where the named copy disagrees: from its first disagreement
         # to its last, in the leak's order (a pasted excerpt is one stretch).
         disagree = np.flatnonzero(mask & ~agree[row])
         if len(disagree) == 0:
-            break
-        stretch = np.zeros(len(bits), dtype=bool)
+            return
+        stretch = np.zeros(len(mask), dtype=bool)
         stretch[disagree[0] : disagree[-1] + 1] = True
-        mask &= stretch
-    return report
+        mask = mask & stretch
 
 
 def leavers_holding(store: Store, doc_id: str) -> list[dict[str, Any]]:
@@ -335,7 +369,11 @@ def leavers_holding(store: Store, doc_id: str) -> list[dict[str, Any]]:
 
 
 def _rank(
-    agree: np.ndarray[Any, Any], copies: list[tuple[Any, ...]], mask: np.ndarray[Any, Any], top: int
+    agree: np.ndarray[Any, Any],
+    copies: list[tuple[Any, ...]],
+    mask: np.ndarray[Any, Any],
+    top: int,
+    tests: int = 1,
 ) -> list[Candidate]:
     observed = int(mask.sum())
     if observed == 0:
@@ -346,7 +384,7 @@ def _rank(
     for row in order:
         m = int(matches[row])
         log10_p = log10_tail(m, observed)
-        corrected = min(1.0, 10**log10_p * len(copies))
+        corrected = min(1.0, 10**log10_p * len(copies) * tests)
         mark_id, recipient = copies[row]
         found.append(
             Candidate(str(recipient), str(mark_id), m, observed, log10_p, round(1 - corrected, 6))
