@@ -43,9 +43,6 @@ SECURITY_HEADERS = [
 
 # Seconds the server keeps the workbench file open after the last request (workbench.py).
 WORKBENCH_LEASE = 0.5
-# Seconds a verified token and the cases' version are trusted (a revoke from another process
-# takes this long; one through the API counts at once).
-WORKBENCH_RECHECK = 1.0
 
 
 def utc_now() -> datetime:
@@ -126,7 +123,7 @@ def create_app(
             f"no molehunt workspace at {root} (expected {DATABASE_FILE}; run `molehunt demo` "
             "or `molehunt ingest` first, or pass --workspace)"
         )
-    workbench = Workbench(root, now, lease=WORKBENCH_LEASE, recheck=WORKBENCH_RECHECK)
+    workbench = Workbench(root, now, lease=WORKBENCH_LEASE)
     names = workbench.pseudonymizer()
     app = FastAPI(
         title="molehunt workbench API",

@@ -6,7 +6,6 @@ import hashlib
 import json
 import secrets
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,18 +66,16 @@ class Workbench:
         root: The workspace folder.
         now: The clock (UTC), injected so tests control time.
         lease: Seconds to keep the file open after the last use (0: close at once).
-        recheck: Seconds a verified token, and the cases' version, are trusted before they
-            are read again (0: every time). Changes made through this object count at once;
-            a `molehunt token revoke` from another process counts within `recheck` seconds.
     """
 
-    def __init__(self, root: Path, now: Clock, lease: float = 0.0, recheck: float = 0.0) -> None:
+    def __init__(self, root: Path, now: Clock, lease: float = 0.0) -> None:
         self.root = root
         self.now = now
         self.lease = lease
-        self.recheck = recheck
         self._writes = 0
-        self._principals: dict[tuple[str | None, int | None], tuple[float, Principal]] = {}
+        self._principals: dict[
+            tuple[str | None, int | None], tuple[tuple[int, ...], Principal]
+        ] = {}
         self._secret: bytes | None = None
         self._store: Store | None = None
         self._users = 0
@@ -214,15 +211,17 @@ class Workbench:
         Raises:
             AuthenticationError: Unknown or revoked.
         """
+        # A verified token is trusted while the file is unchanged: any write (a revoke from
+        # this or another process included) changes the version and forces a new lookup.
         key = (hash_token(token) if token is not None else None, token_id)
+        version = self.version()
         cached = self._principals.get(key)
-        if cached is not None and cached[0] > time.monotonic():
+        if cached is not None and cached[0] == version:
             return cached[1]
         found = self._lookup(token, token_id)
-        if self.recheck > 0:
-            if len(self._principals) > 1000:
-                self._principals.clear()
-            self._principals[key] = (time.monotonic() + self.recheck, found)
+        if len(self._principals) > 1000:
+            self._principals.clear()
+        self._principals[key] = (version, found)
         return found
 
     def _lookup(self, token: str | None, token_id: int | None) -> Principal:
@@ -243,11 +242,22 @@ class Workbench:
             raise AuthenticationError("unknown or revoked token")
         return Principal(int(rows[0][0]), str(rows[0][1]), str(rows[0][2]))
 
-    def version(self) -> tuple[int, int]:
-        """Return a value that changes after every use of the file through this object, and
-        at least every `recheck` seconds (for writes by other processes)."""
-        tick = int(time.monotonic() / self.recheck) if self.recheck > 0 else time.monotonic_ns()
-        return self._writes, tick
+    def version(self) -> tuple[int, ...]:
+        """Return a value that changes whenever the workbench file is written, by anyone.
+
+        Writes through this object are counted; writes by other processes (`molehunt token
+        revoke`) change the file or its write-ahead log, whose modification time and size are
+        part of the value. Reads never change the file.
+        """
+        signature = [self._writes]
+        for suffix in ("", ".wal"):
+            path = self.root / f"{WORKBENCH_FILE}{suffix}"
+            try:
+                stat = path.stat()
+                signature += [stat.st_mtime_ns, stat.st_size]
+            except FileNotFoundError:
+                signature += [0, 0]
+        return tuple(signature)
 
     # -- audit log -------------------------------------------------------------------------
 
