@@ -87,6 +87,30 @@ def sequential(client: httpx.Client, url: str, count: int) -> list[float]:
     return times
 
 
+def first_and_again(client: httpx.Client, people: int = 3) -> dict[str, tuple[float, float]]:
+    """Time the person and finding answers of the top people: first view, then a repeat."""
+    queue = client.get("/api/v1/queue?top=20").json()
+    timings: dict[str, list[tuple[float, float]]] = {"person": [], "finding": []}
+    for entry in queue["entries"][:people]:
+        for name, url in (
+            ("person", f"/api/v1/people/{entry['person']}"),
+            ("finding", f"/api/v1/findings/{entry['person']}/{queue['day']}"),
+        ):
+            pair = []
+            for _ in range(2):
+                started = time.perf_counter()
+                client.get(url, timeout=120).raise_for_status()
+                pair.append(time.perf_counter() - started)
+            timings[name].append((pair[0], pair[1]))
+    return {
+        f"GET /api/v1/{'people' if name == 'person' else 'findings'}/... (top {people})": (
+            sorted(p[0] for p in pairs)[len(pairs) // 2],
+            sorted(p[1] for p in pairs)[len(pairs) // 2],
+        )
+        for name, pairs in timings.items()
+    }
+
+
 async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
     """Send one keep-alive HTTP/1.1 GET on an open connection; return the status code."""
     writer.write(request)
@@ -181,11 +205,18 @@ def main() -> None:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.2)
+            started = time.perf_counter()
+            client.get("/api/v1/queue?top=20").raise_for_status()
+            first = time.perf_counter() - started
             api = sequential(client, "/api/v1/queue?top=20", 200)
+            views = first_and_again(client)
             client.post("/login", data={"token": token})
             page = sequential(client, "/", 200)
+        print(f"first GET /api/v1/queue?top=20 (snapshot copy, queue): {first * 1000:.0f} ms")
         print(f"GET /api/v1/queue?top=20, one at a time: {percentiles(api)}")
         print(f"GET / (queue page, 20 people), one at a time: {percentiles(page)}")
+        for name, (first, again) in views.items():
+            print(f"{name}: first view {first * 1000:.0f} ms, again {again * 1000:.1f} ms (median)")
         latencies, errors = asyncio.run(open_loop(port, token, args.rate, args.seconds))
         print(
             f"GET /api/v1/queue?top=20 at {args.rate:g}/s for {args.seconds:g} s "
