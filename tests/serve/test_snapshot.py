@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from molehunt.serve import create_app
+from molehunt.serve.snapshot import SNAPSHOT_DIR, remove_abandoned_snapshots
 from molehunt.serve.workbench import Workbench
 from molehunt.store import Store
 from tests.serve.conftest import Bench
@@ -78,3 +80,16 @@ def test_no_copy_yet_and_a_writer_busy_is_503(detected: Path, tmp_path: Path) ->
         token = Workbench(workspace, app.state.context.now).create_token("a", "analyst")[1]
         busy = client.get("/api/v1/queue", headers={"Authorization": f"Bearer {token}"})
         assert busy.status_code == 503 and "being written" in busy.json()["error"]
+
+
+def test_copies_of_a_killed_server_are_removed_at_start(bench: Bench) -> None:
+    folder = bench.workspace / SNAPSHOT_DIR
+    folder.mkdir(exist_ok=True)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(gone.stdout)
+    (folder / f"snapshot-{dead_pid}-1.duckdb").write_bytes(b"x")
+    (folder / f"snapshot-{os.getpid()}-99.duckdb").write_bytes(b"x")
+    assert remove_abandoned_snapshots(folder) == 1
+    assert [p.name for p in folder.iterdir()] == [f"snapshot-{os.getpid()}-99.duckdb"]

@@ -25,6 +25,34 @@ SNAPSHOT_DIR = ".serve"
 DEFAULT_CHECK_INTERVAL = 1.0
 
 
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_abandoned_snapshots(folder: Path) -> int:
+    """Delete the copies of servers that are gone (killed before they could clean up).
+
+    Args:
+        folder: `<workspace>/.serve`.
+
+    Returns:
+        How many files were removed.
+    """
+    removed = 0
+    for path in folder.glob("snapshot-*"):
+        parts = path.name.split("-")
+        if len(parts) >= 3 and parts[1].isdigit() and not _is_running(int(parts[1])):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 class SnapshotReader:
     """Hands out a read-only Store on the newest consistent copy of the workspace.
 
@@ -52,6 +80,7 @@ class SnapshotReader:
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         (root / SNAPSHOT_DIR).mkdir(parents=True, exist_ok=True)
+        remove_abandoned_snapshots(root / SNAPSHOT_DIR)
 
     def _file_signature(self) -> tuple[int, ...]:
         signature: list[int] = []
