@@ -118,3 +118,13 @@ def test_confirmed_cases_become_labels_evaluate_reads(bench: Bench, tmp_path: Pa
     incidents = load_answers(tmp_path / "key")
     assert [(i.scenario, i.start.date().isoformat()) for i in incidents] == [("case-1", day)]
     assert bench.workbench.pseudonymizer().person(incidents[0].user) == person
+
+
+def test_token_changes_from_the_command_line_are_audited(bench: Bench) -> None:
+    ws = str(bench.workspace)
+    created = json.loads(
+        run("-w", ws, "token", "create", "--name", "kim", "--role", "analyst", "--json")[1]
+    )
+    run("-w", ws, "token", "revoke", str(created["id"]))
+    actions = [(e.actor, e.action, e.subject) for e in bench.workbench.audit_entries()[:2]]
+    assert actions == [("cli", "revoke_token", str(created["id"])), ("cli", "create_token", "kim")]

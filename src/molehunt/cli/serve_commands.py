@@ -73,7 +73,11 @@ def _workbench(obj: Context):  # type: ignore[no-untyped-def]
 @pass_context
 def token_create(obj: Context, name: str, role: str, as_json: bool) -> None:
     """Create a token and print it once (only its hash is kept)."""
-    token_id, value = _workbench(obj).create_token(name, role)
+    from molehunt.serve.auth import Principal
+
+    workbench = _workbench(obj)
+    token_id, value = workbench.create_token(name, role)
+    workbench.record(Principal(0, "cli", "admin"), "create_token", name, {"role": role})
     if as_json:
         click.echo(json.dumps({"id": token_id, "name": name, "role": role, "token": value}))
     else:
@@ -108,7 +112,11 @@ def token_list(obj: Context, as_json: bool) -> None:
 @pass_context
 def token_revoke(obj: Context, token_id: int) -> None:
     """Revoke a token by id: it stops working at once, open sessions included."""
-    _workbench(obj).revoke_token(token_id)
+    from molehunt.serve.auth import Principal
+
+    workbench = _workbench(obj)
+    workbench.revoke_token(token_id)
+    workbench.record(Principal(0, "cli", "admin"), "revoke_token", str(token_id))
     obj.console.print(f"revoked token {token_id}")
 
 
