@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,14 @@ def test_serve_and_token_without_a_workspace_fail_in_one_line(tmp_path: Path) ->
     for args in (("serve",), ("token", "list")):
         code, _, err = run("-w", str(tmp_path / "none"), *args)
         assert code == 1 and "no molehunt workspace" in err and len(err.strip().splitlines()) == 1
+
+
+def test_serve_on_a_busy_port_fails_in_one_line(bench: Bench) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        code, _, err = run("-w", str(bench.workspace), "serve", "--port", port)
+    assert code == 1 and f"cannot listen on 127.0.0.1:{port}" in err, err
+    assert len(err.strip().splitlines()) == 1
 
 
 def _open_case(bench: Bench) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import socket
 from pathlib import Path
 
 import click
@@ -25,6 +26,15 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _check_free(host: str, port: int) -> None:
+    """Fail in one line when the address cannot be listened on (uvicorn would log and exit)."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as error:
+        raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+
 @main.command()
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
 @click.option("--port", default=DEFAULT_PORT, type=int, show_default=True, help="TCP port.")
@@ -36,6 +46,7 @@ def serve(obj: Context, host: str, port: int) -> None:
     from molehunt.serve import create_app
 
     app = create_app(obj.workspace)
+    _check_free(host, port)
     if not _is_loopback(host):
         obj.console.print(
             f"warning: listening on {host}, not loopback: put TLS in front of molehunt",
