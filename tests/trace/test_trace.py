@@ -7,6 +7,7 @@ import random
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -15,7 +16,7 @@ from molehunt.errors import TraceError
 from molehunt.ledger import verify_ledger
 from molehunt.store import Store
 from molehunt.trace import mark_document, trace_text
-from molehunt.trace.mark import find_sites
+from molehunt.trace.mark import find_sites, render_copy
 from molehunt.trace.sample import sample_document
 from molehunt.trace.text import normalize
 
@@ -258,3 +259,30 @@ def test_names_and_defined_terms_are_never_respelled() -> None:
     sites = {(s.start, s.markable) for s in find_sites(text, "en", False)}
     name_start = text.index("Defence Research")
     assert (name_start, False) in sites and (text.index("Centre"), False) in sites
+
+
+def test_dropping_a_serial_comma_keeps_the_words_apart() -> None:
+    text = "We checked the sensors, the antennas, and the cables. " * 3
+    sites = find_sites(text, "en", False)
+    bits = np.ones(len(sites), dtype=np.int8)
+    copy = render_copy(text, sites, bits, "en")
+    assert "the antennas and the cables" in copy and "antennasand" not in copy
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("seed", range(3))
+def test_a_copy_reads_back_exactly_the_bits_it_was_given(language: str, seed: int) -> None:
+    """Every changed place is found again, as the variant it was given, and nothing else moved."""
+    from molehunt.trace.mark import copy_bits
+    from molehunt.trace.text import normalize, scanner
+
+    text = sample_document(language, 600, seed=seed) + "Note: a, b, and c; x, or y."
+    sites = find_sites(text, language, False)
+    bits = copy_bits("doc", f"mark{seed}", len(sites))
+    copy = render_copy(text, sites, bits, language)
+    original_tokens, _ = scanner(language).scan(normalize(text))
+    copy_tokens, found = scanner(language).scan(normalize(copy))
+    assert copy_tokens == original_tokens
+    for site, bit, seen in zip(sites, bits, found, strict=True):
+        expected = site.alternative if site.markable and bit else site.original
+        assert seen.variant == expected

@@ -168,9 +168,11 @@ def render_copy(
         if not (site.markable and bit and start <= site.start and site.end <= end):
             continue
         original = text[site.start : site.end]
-        replacement = classes[site.class_id].variants[site.alternative]
+        replacement = apply_case(original, classes[site.class_id].variants[site.alternative])
+        if original[:1] in ",;" and replacement[:1].isalnum():
+            replacement = " " + replacement  # "x, and y" -> "x and y", not "xand y"
         parts.append(text[position : site.start])
-        parts.append(apply_case(original, replacement))
+        parts.append(replacement)
         position = site.end
     parts.append(text[position:end])
     return "".join(parts)
