@@ -1,21 +1,24 @@
 """Leak tracing at the issue's targets: 1,000 recipients, retyped 10% and 2% excerpts, merges.
 
     python bench/bench_trace.py [--recipients 1000] [--trials 1000] [--english FILE]
+        [--documents english,english-synthetic,chinese,chinese-real] [--synthetic-english]
 
 Documents: English, the text of FILE (default: GPL-3 followed by LGPL-2.1 from
 /usr/share/common-licenses, cut to 10,000 words, about 20 pages: real prose that was not written
-for molehunt's variant lists; a synthetic report where those files are absent), with
-`--synthetic-english` also a synthetic English report of 10,000 words, and Chinese, a synthetic
-report of about 20,000 characters (`molehunt.trace.sample`). Each document is marked for
-`--recipients` people. Each trial picks a recipient and a random contiguous excerpt of the copy
-(10% or 2% of its words, or of its characters for Chinese) and "retypes" it: Unicode NFKC, format
-and zero-width characters removed, whitespace collapsed (all formatting lost); a noisy trial also
-garbles 1% of the characters (substituted, dropped or doubled, as OCR does). A merge trial joins
-two 10% (or two 5%) excerpts of two recipients' copies. Prints, per setting: right recipient
-ranked first, attributed (confidence >= 0.999) and right, any wrong attribution, and for merges
-both named;
-beside it, on the same trials, Broder's shingle containment (the copy holding most of the leak's
-5-token shingles) as the published baseline.
+for molehunt's variant lists; a synthetic report where those files are absent); with
+`--synthetic-english` also a synthetic English report of 10,000 words; Chinese, a synthetic report
+of about 20,000 characters (`molehunt.trace.sample`); `chinese-real`, real Chinese not written for
+molehunt: the machine's zh_CN gettext messages, first 20,000 characters.
+
+Each document is marked for `--recipients` people. Each trial picks a recipient and a random
+contiguous excerpt of the copy (10% or 2% of its words, or of its characters for Chinese) and
+"retypes" it: Unicode NFKC, format and zero-width characters removed, whitespace collapsed (all
+formatting lost); a noisy trial also garbles 1% of the characters (substituted, dropped or
+doubled, as OCR does). A merge trial joins two 10% (or two 5%) excerpts of two recipients'
+copies. Prints, per setting: right recipient ranked first, attributed (confidence >= 0.999) and
+right, any wrong attribution, and for merges both named; beside it, on the same trials, Broder's
+shingle containment (the copy holding most of the leak's 5-token shingles) as the published
+baseline.
 """
 
 from __future__ import annotations
@@ -110,6 +113,28 @@ class ContainmentBaseline:
         return [self.recipients[i] for i in np.argsort(-score, kind="stable")]
 
 
+def chinese_messages() -> tuple[str, str]:
+    """Real Chinese text not written for molehunt: the longer zh_CN messages of the machine's
+    gettext catalogues (help texts, licence notices, errors), first 20,000 characters."""
+    import gettext
+
+    texts = []
+    for path in sorted(Path("/usr/share/locale/zh_CN/LC_MESSAGES").glob("*.mo")):
+        try:
+            with path.open("rb") as handle:
+                catalog = gettext.GNUTranslations(handle)._catalog  # type: ignore[attr-defined]
+        except (OSError, ValueError):
+            continue
+        for value in catalog.values():
+            cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in str(value))
+            if len(str(value)) > 40 and cjk > 0.4 * len(str(value)):
+                texts.append(str(value).strip())
+    text = "\n\n".join(texts)[:20000]
+    if len(text) < 20000:
+        return sample_document("zh", 10000, seed=5), "synthetic (no zh_CN catalogues here)"
+    return text, "zh_CN gettext messages of /usr/share/locale (first 20,000 characters)"
+
+
 def run(store: Store, name: str, text: str, language: str, args: argparse.Namespace) -> None:
     """Mark one document and run every trial setting on it."""
     folder = Path(tempfile.mkdtemp(prefix="molehunt-bench-trace-"))
@@ -172,14 +197,26 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--english", type=Path, help="an English text file to mark")
     parser.add_argument("--synthetic-english", action="store_true", help="also a synthetic one")
+    parser.add_argument(
+        "--documents",
+        default="english,chinese",
+        help="comma list of english, english-synthetic, chinese (synthetic), chinese-real",
+    )
     args = parser.parse_args()
+    wanted = args.documents.split(",") + (["english-synthetic"] if args.synthetic_english else [])
     with Store.open(Path(tempfile.mkdtemp(prefix="molehunt-bench-trace-ws-"))) as store:
-        text, origin = english_text(args.english)
-        print(f"English document: {origin}")
-        run(store, "english", text, "en", args)
-        if args.synthetic_english:
+        if "english" in wanted:
+            text, origin = english_text(args.english)
+            print(f"English document: {origin}")
+            run(store, "english", text, "en", args)
+        if "english-synthetic" in wanted:
             run(store, "english-synthetic", sample_document("en", 10000, seed=3), "en", args)
-        run(store, "chinese", sample_document("zh", 10000, seed=4), "zh", args)
+        if "chinese" in wanted:
+            run(store, "chinese", sample_document("zh", 10000, seed=4), "zh", args)
+        if "chinese-real" in wanted:
+            text, origin = chinese_messages()
+            print(f"Chinese document: {origin}")
+            run(store, "chinese-real", text, "zh", args)
 
 
 if __name__ == "__main__":
