@@ -144,3 +144,29 @@ def test_case_report_as_pdf_from_the_page(bench: Bench) -> None:
     pdf = bench.client.get("/cases/1/report.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert pdf.headers["content-type"] == "application/pdf"
+
+
+def test_investigator_reveals_on_the_person_page_with_a_reason(bench: Bench) -> None:
+    sign_in(bench, "investigator")
+    person, day = PERSON_LINK.search(bench.client.get("/").text).groups()  # type: ignore[union-attr]
+    page = bench.client.get(f"/people/{person}").text
+    assert 'action="/reveal"' in page and 'id="identity"' not in page
+    csrf = CSRF.search(page).group(1)  # type: ignore[union-attr]
+    short = bench.client.post("/reveal", data={"person": person, "reason": "x", "csrf": csrf})
+    assert short.status_code == 400 and "needs a reason" in short.text
+    shown = bench.client.post(
+        "/reveal", data={"person": person, "reason": "case review", "date": day, "csrf": csrf}
+    )
+    assert shown.status_code == 200 and 'id="identity"' in shown.text
+    assert any(user in shown.text for user in bench.users), "the identity is on the page"
+    entry = next(e for e in bench.workbench.audit_entries() if e.action == "reveal")
+    assert (entry.subject, entry.detail) == (person, {"reason": "case review"})
+
+
+def test_sign_out_needs_csrf_and_ends_the_session(bench: Bench) -> None:
+    sign_in(bench, "analyst")
+    csrf = CSRF.search(bench.client.get("/").text).group(1)  # type: ignore[union-attr]
+    assert bench.client.post("/logout", data={}).status_code == 403
+    out = bench.client.post("/logout", data={"csrf": csrf}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert bench.client.get("/", follow_redirects=False).headers["location"] == "/login"
