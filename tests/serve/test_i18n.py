@@ -7,7 +7,8 @@ from importlib import resources
 
 import pytest
 
-from molehunt.serve.i18n import LOCALES, Translator, catalogue, choose_locale
+from molehunt.detect import list_rules
+from molehunt.serve.i18n import LOCALES, Translator, catalogue, choose_locale, rule_titles
 
 TEMPLATES = resources.files("molehunt.serve") / "templates"
 
@@ -46,3 +47,12 @@ def test_dates_and_numbers_per_locale() -> None:
     assert Translator("en").date("2010-03-19") == "19 Mar 2010"
     assert Translator("zh-CN").date("2010-03-19") == "2010年3月19日"
     assert Translator("zh-CN").number(12345.678, 1) == "12,345.7"
+
+
+def test_translated_rule_titles_name_rules_that_exist() -> None:
+    known = {rule.id for rule in list_rules()}
+    stale = sorted(set(rule_titles("zh-CN")) - known)
+    assert not stale, f"Chinese titles of rules that no longer exist: {stale}"
+    assert Translator("zh-CN").rule("need-to-know-violation", "x") == "在知悉范围之外打开涉密文件"
+    assert Translator("zh-CN").rule("a-new-rule", "A new rule") == "A new rule", "English fallback"
+    assert Translator("en").rule("need-to-know-violation", "Opened") == "Opened"

@@ -52,6 +52,16 @@ def choose_locale(explicit: str | None, cookie: str | None, accept_language: str
     return DEFAULT_LOCALE
 
 
+@cache
+def rule_titles(locale: str) -> dict[str, str]:
+    """Return rule id -> title in a locale (`locales/rules.<locale>.json`; empty when none)."""
+    path = resources.files("molehunt.serve") / "locales" / f"rules.{locale}.json"
+    if not path.is_file():
+        return {}
+    titles: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    return titles
+
+
 class Translator:
     """Messages, dates and numbers of one locale, for templates.
 
@@ -68,6 +78,10 @@ class Translator:
         """Return the message `key` with `{name}` placeholders filled in."""
         text = self._messages.get(key) or self._fallback.get(key) or key
         return text.format(**values) if values else text
+
+    def rule(self, rule_id: str, title: str) -> str:
+        """Return a rule's title in this locale, or its own (English) title when untranslated."""
+        return rule_titles(self.locale).get(rule_id, title)
 
     def date(self, value: date | str | None) -> str:
         """Format a day: `3 Feb 2010` in English, `2010年2月3日` in Chinese."""

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from molehunt.detect.loader import list_rules, workspace_rule_paths
 from molehunt.serve.auth import (
     ADMINS,
     ANALYSTS,
@@ -145,7 +146,8 @@ def build_web() -> APIRouter:
         who.require(ANALYSTS)
         top = max(1, min(top, 500))
         data = ctx.queue(parse_day(date), top)
-        return page(request, "queue.html", who, queue=data, top=top)
+        titles = {rule.id: rule.title for rule in list_rules(workspace_rule_paths(ctx.root))}
+        return page(request, "queue.html", who, queue=data, top=top, titles=titles)
 
     def person_page(
         request: Request, ctx: Ctx, who: Principal, pseudonym: str, day: str, revealed: Any
