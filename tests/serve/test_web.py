@@ -170,3 +170,11 @@ def test_sign_out_needs_csrf_and_ends_the_session(bench: Bench) -> None:
     out = bench.client.post("/logout", data={"csrf": csrf}, follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"] == "/login"
     assert bench.client.get("/", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_language_switch_keeps_the_page_and_its_query(bench: Bench) -> None:
+    sign_in(bench, "analyst")
+    person, day = PERSON_LINK.search(bench.client.get("/").text).groups()  # type: ignore[union-attr]
+    page = bench.client.get(f"/people/{person}?date={day}").text
+    link = re.search(r'href="([^"]+)" hreflang="zh-CN"', page).group(1)  # type: ignore[union-attr]
+    assert link == f"/people/{person}?date={day}&amp;lang=zh-CN"

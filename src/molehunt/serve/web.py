@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -79,7 +80,12 @@ def page(
     session = request.cookies.get(SESSION_COOKIE) or ""
     csrf = csrf_token(context_of(request).names, session) if who else ""
     stale = context_of(request).reader.stale
-    html = render_page(name, t=t, who=who, csrf=csrf, stale=stale, **values)
+    # The language switch keeps the page and its query (a relative link: nothing absolute).
+    switch = {
+        locale: request.url.path + "?" + urlencode({**request.query_params, "lang": locale})
+        for locale in LOCALES
+    }
+    html = render_page(name, t=t, who=who, csrf=csrf, stale=stale, switch=switch, **values)
     response = HTMLResponse(html, status_code=status)
     if request.query_params.get("lang") in LOCALES:
         response.set_cookie(
