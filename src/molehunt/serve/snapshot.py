@@ -79,6 +79,10 @@ class SnapshotReader:
         self._checked = 0.0
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
+        # Each request thread reads through its own cursor (Store.reader) on the current copy,
+        # so a slow query in one thread does not hold up the others.
+        self._local = threading.local()
+        self._readers: dict[int, list[Store]] = {}
         (root / SNAPSHOT_DIR).mkdir(parents=True, exist_ok=True)
         remove_abandoned_snapshots(root / SNAPSHOT_DIR)
 
@@ -102,11 +106,22 @@ class SnapshotReader:
         return self.current()[0]
 
     def current(self) -> tuple[Store, int]:
-        """Return the newest copy's Store and its generation (1, 2, ... per refresh).
+        """Return this thread's Store on the newest copy, and its generation (1, 2, ...).
 
         Raises:
             BusyError: No copy yet and a writer holds the workspace, or no workspace.
         """
+        shared, generation = self._shared()
+        view = getattr(self._local, "view", None)
+        if view is None or view[1] != generation:
+            with self._lock:
+                reader = shared.reader()
+                self._readers.setdefault(id(shared), []).append(reader)
+            view = self._local.view = (reader, generation)
+        return view[0], view[1]
+
+    def _shared(self) -> tuple[Store, int]:
+        """Return the newest copy's Store (refreshed when the workspace changed) and generation."""
         with self._lock:
             now = time.monotonic()
             if self._current is None or now - self._checked >= self.check_interval:
@@ -147,8 +162,10 @@ class SnapshotReader:
         while len(self._retired) > 1:
             self._close(self._retired.pop(0))
 
-    @staticmethod
-    def _close(store: Store) -> None:
+    def _close(self, store: Store) -> None:
+        """Close a copy, its threads' readers first, and delete its files."""
+        for reader in self._readers.pop(id(store), []):
+            reader.close()
         store.close()
         for suffix in ("", ".wal"):
             Path(f"{store.database}{suffix}").unlink(missing_ok=True)

@@ -301,6 +301,14 @@ class Store:
             self._define_events(cursor)
         return cursor
 
+    def reader(self) -> Store:
+        """Return a Store for reads from another thread: its own cursor on the same database.
+
+        Queries on it do not wait for queries of other threads (each thread needs its own
+        cursor; DuckDB runs them side by side). Close it before the parent.
+        """
+        return Store(self.root, self.cursor(), self.database, self.schema)
+
     def copy_to(self, target: Path) -> None:
         """Copy the database file (and its write-ahead log, if any) to `target`, atomically.
 
