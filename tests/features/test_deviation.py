@@ -12,7 +12,7 @@ from molehunt.score import run_detection
 from molehunt.store import Store
 
 START = date(2010, 1, 4)
-RAISED = 10  # last workdays on which ALICE01 connects a drive 6 times instead of about 2
+RAISED = 10  # last workdays on which ALICE01 connects a drive 8 times instead of about 2
 
 
 def _workdays(count: int) -> list[date]:
@@ -26,14 +26,14 @@ def _workdays(count: int) -> list[date]:
 
 def _history(tmp: Path, store: Store) -> list[date]:
     """Two people over 70 workdays connecting a thumb drive 1 or 3 times a day (alternating);
-    ALICE01 connects it 6 times a day on the last RAISED days, BOB0002 never changes."""
+    ALICE01 connects it 8 times a day on the last RAISED days, BOB0002 never changes."""
     days = _workdays(70)
     events = []
     for index, day in enumerate(days):
         for user, host in (("ALICE01", "PC-1"), ("BOB0002", "PC-2")):
             connects = 1 + 2 * (index % 2)
             if user == "ALICE01" and index >= len(days) - RAISED:
-                connects = 6
+                connects = 8
             events.append(
                 {
                     "time": f"{day.isoformat()}T09:00:00Z",
@@ -60,7 +60,7 @@ def _history(tmp: Path, store: Store) -> list[date]:
     return days
 
 
-def test_usual_days_give_no_deviation_and_a_tripled_rate_does(store: Store, tmp_path: Path) -> None:
+def test_usual_days_give_no_deviation_and_a_quadrupled_rate_does(store: Store, tmp_path: Path) -> None:
     days = _history(tmp_path, store)
     rows = store.query(
         "SELECT user, day, dev_usb_connects FROM features WHERE day >= ? ORDER BY user, day",
@@ -70,9 +70,15 @@ def test_usual_days_give_no_deviation_and_a_tripled_rate_does(store: Store, tmp_
     bob = [dev for user, _, dev in rows if user == "BOB0002"]
     alice_usual = [dev for user, day, dev in rows if user == "ALICE01" and day not in raised]
     alice_raised = [dev for user, day, dev in rows if user == "ALICE01" and day in raised]
-    # 3 against a usual of 2 is within ordinary variation (< 1 unit); 6 against 2 is not
+    # 3 against a usual of 2 is within ordinary variation (< 1 unit); 8 against 2 is not
     assert max(bob) < 1.0 and max(alice_usual) < 1.0
     assert min(alice_raised) > 1.0
+    # the first such day is clearly above usual (beyond the slack of 2 units): points that day
+    first_day = store.query(
+        "SELECT deviation_score FROM daily_evidence WHERE user = 'ALICE01' AND day = ?",
+        [days[-RAISED]],
+    )[0][0]
+    assert first_day > 0
 
 
 def test_weeks_above_usual_add_up_and_are_explained(store: Store, tmp_path: Path) -> None:
@@ -95,7 +101,9 @@ def test_weeks_above_usual_add_up_and_are_explained(store: Store, tmp_path: Path
     assert bob == 0
     explanation = explain_user(store, "ALICE01", days[-RAISED + 4])
     first = explanation.deviations[0]
-    assert first.feature == "usb_connects" and first.value == 6
-    assert first.days_above >= 5 and first.points > 0 and first.sustained_points > 0
-    assert "removable-media connects: 6; own usual" in first.text
+    assert first.feature == "usb_connects" and first.value == 8
+    # by the fifth day the usual has started to absorb the new rate (one unit and a half
+    # above it, under the day's own slack of 2), but the run keeps adding
+    assert first.days_above >= 5 and first.sustained_points > 0
+    assert "removable-media connects: 8; own usual" in first.text
     assert "of the last 10 active days above usual" in first.text

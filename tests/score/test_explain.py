@@ -35,8 +35,12 @@ def test_contribution_text_compares_with_own_past_and_peers(simulated: Simulated
     incident = next(i for i in simulated.incidents if i.scenario == "cert-1")
     with Store.open(simulated.workspace, read_only=True) as store:
         explanation = explain_user(store, incident.user, incident.start)
-    removable = [c for c in explanation.contributions if c.feature == "files_to_removable"]
-    assert removable and "own usual" in removable[0].text and "peers" in removable[0].text
+    # the labelled evening: a drive, files copied to it and a leak site, after hours (the
+    # simulated run-up before it already made the drive itself less new)
+    channels = {"files_to_removable", "usb_connects", "after_hours_logons", "leak_visits"}
+    compared = [c for c in explanation.contributions if c.feature in channels]
+    assert compared
+    assert all("own usual" in c.text and "peers" in c.text for c in compared)
 
 
 def test_queue_and_export(simulated: Simulated, tmp_path: Path) -> None:

@@ -67,9 +67,10 @@ class ScoringConfig:
         alert_rate: Share of recent user-days whose total sets the score 50 reference.
         calibration_days: Days of past totals the reference is taken from.
         reference_floor: Least reference (evidence points), for quiet institutes and start-up.
-        warm_up_days: While fewer past days than this were scored, the day's own totals join
-            its reference (still causal), so a new deployment's first days do not alert on
-            everyone whose first rule hit has no history to be rare against.
+        warm_up_days: While fewer past days than this exist, the day's own rule hits join
+            its rarity (and, with a calibrated reference, its totals join its reference; both
+            still causal), so a new deployment's first days do not alert on everyone whose
+            first rule hit has no history to be rare against.
         open_case_days: A person alerted (evidence total at or above the reference) on one of
             this many previous days is an open case.
         open_case_carry: Share of the carried (earlier days') evidence an open case's score
@@ -84,15 +85,19 @@ class ScoringConfig:
         deviation_weight: Points per standard unit a channel lies above the person's usual
             beyond `deviation_slack` (features `dev_*`): moderate deviations add evidence in
             proportion, and the memory (`decay`, `slow_decay`) adds up weeks of them.
-        deviation_slack: Standard units above the usual that add nothing (ordinary
-            day-to-day variation).
+        deviation_slack: Standard units above the usual that add nothing on the day itself
+            (ordinary day-to-day variation; moderate deviations count through the sustained
+            window instead).
         deviation_cap: Most points one channel's deviation adds on a day.
         deviation_channels: Feature -> weight of its deviation: the channels that carry
             exfiltration and its run-up.
         sustained_days: Active days (this one included) a sustained deviation sums over.
         sustained_slack: Standard units a day's deviation must exceed to add to a sustained
             one (a CUSUM's reference value): days at the usual subtract it, so ordinary
-            variation sums to nothing and weeks at two or three times the usual add up.
+            variation sums to nothing and weeks at two or three times the usual add up. 0.75
+            lies halfway between the mean deviation of an unchanged habit (a standard normal
+            clipped at 0: 0.4) and of a habit risen by one standard unit (1.08), the CUSUM
+            reference for detecting a one-unit shift.
         sustained_weight: Points per standard unit of sustained deviation (per channel
             weight, at most `deviation_cap`).
         sustained_in_memory: Whether sustained-deviation points also enter the decaying
@@ -131,11 +136,11 @@ class ScoringConfig:
     rule_cap: float = 150.0
     reference_points: float | None = 80.0
     deviation_weight: float = 7.0
-    deviation_slack: float = 1.0
+    deviation_slack: float = 2.0
     deviation_cap: float = 40.0
     sustained_days: int = 10
-    sustained_slack: float = 0.5
-    sustained_weight: float = 3.0
+    sustained_slack: float = 0.75
+    sustained_weight: float = 5.0
     sustained_in_memory: bool = False
     deviation_channels: tuple[tuple[str, float], ...] = (
         ("usb_connects", 1.0),
@@ -243,7 +248,10 @@ def rarity_sql(since: date | None, config: ScoringConfig) -> str:
     The past rate of a rule on day d is the share of people it hit among the people active
     in the previous `rarity_days` days (with `rarity_prior` pseudo people holding one pseudo
     hit, so a rule with no history counts in full). Counting people, not user-days, keeps one
-    heavy violator from cheapening a rule for everyone else. Only days before d are used.
+    heavy violator from cheapening a rule for everyone else. Only days before d are used, and
+    during a new workspace's first `warm_up_days` days also day d itself (known at its end, so
+    still causal): without it every first rule hit of the first day counts in full and a new
+    deployment alerts on everybody whose habits happen to match a rule.
 
     Args:
         since: Last day already scored.
@@ -253,10 +261,16 @@ def rarity_sql(since: date | None, config: ScoringConfig) -> str:
         SQL text over `rule_hits` and `features`.
     """
     low = _low(since)
-    window = f"x.day < d.day AND x.day >= d.day - INTERVAL {config.rarity_days} DAYS"
+    window = (
+        f"(x.day < d.day OR (d.prior < {config.warm_up_days} AND x.day = d.day)) "
+        f"AND x.day >= d.day - INTERVAL {config.rarity_days} DAYS"
+    )
     return f"""
         WITH needed AS (SELECT DISTINCT rule_id, day FROM rule_hits WHERE day > {low}),
-        days AS (SELECT DISTINCT day FROM needed),
+        days AS (
+            SELECT n.day, (SELECT count(DISTINCT f.day) FROM features f WHERE f.day < n.day
+                AND f.day >= n.day - INTERVAL {config.rarity_days} DAYS) AS prior
+            FROM (SELECT DISTINCT day FROM needed) n),
         population AS (
             SELECT d.day, count(DISTINCT x.user) AS people
             FROM days d LEFT JOIN features x ON {window} GROUP BY d.day),
