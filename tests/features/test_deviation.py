@@ -60,7 +60,9 @@ def _history(tmp: Path, store: Store) -> list[date]:
     return days
 
 
-def test_usual_days_give_no_deviation_and_a_quadrupled_rate_does(store: Store, tmp_path: Path) -> None:
+def test_usual_days_give_no_deviation_and_a_quadrupled_rate_does(
+    store: Store, tmp_path: Path
+) -> None:
     days = _history(tmp_path, store)
     rows = store.query(
         "SELECT user, day, dev_usb_connects FROM features WHERE day >= ? ORDER BY user, day",
