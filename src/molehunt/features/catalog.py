@@ -16,9 +16,12 @@ WARM_UP_DAYS = 10
 BASELINE_DAYS = 60
 # A trend compares the sum of the last TREND_DAYS active days with the BASELINE_DAYS before them.
 TREND_DAYS = 10
-# A deviation's baseline is shrunk toward the peer group as if the peers were this many days of
-# the person's own history: a newcomer is judged mostly against peers, a veteran against self.
-SHRINK_DAYS = 10
+# A deviation's usual is shrunk toward the peer group as if the peers were this many days of the
+# person's own history: a newcomer is judged mostly against peers, a veteran against self (a
+# larger prior biases a heavy user's usual toward the peers' and makes every day look high).
+PEER_PRIOR_DAYS = 3
+# A deviation counts n / (n + CONFIDENCE_DAYS) of itself after n days of history.
+CONFIDENCE_DAYS = 10
 
 # Per user-day context columns (table `context_daily`, optional): name -> SQL type.
 CONTEXT_COLUMNS: dict[str, str] = {

@@ -6,8 +6,9 @@ from datetime import date
 
 from molehunt.features.catalog import (
     BASELINE_DAYS,
+    CONFIDENCE_DAYS,
     CONTEXT_COLUMNS,
-    SHRINK_DAYS,
+    PEER_PRIOR_DAYS,
     TREND_DAYS,
     WARM_UP_DAYS,
     load_features,
@@ -91,15 +92,15 @@ def deviation_sql(x: str) -> str:
     """Return the SQL of `dev_<x>`: how far the day's count lies above the person's usual.
 
     The usual is the own mean over the previous `BASELINE_DAYS` active days, shrunk toward
-    the peer group's mean (same day) as if the peers were `SHRINK_DAYS` days of the person's
-    history; the spread is the own variance shrunk the same way toward a Poisson spread (the
-    variance of a count equal to its mean). Peers' spread is not borrowed: in a small group
-    where some people are erratic it would hide everyone's deviations. Counts are
+    the peer group's mean (same day) as if the peers were `PEER_PRIOR_DAYS` days of the
+    person's history; the spread is the own variance shrunk the same way toward a Poisson
+    spread (the variance of a count equal to its mean). Peers' spread is not borrowed: in a
+    small group where some people are erratic it would hide everyone's deviations. Counts are
     variance-stabilised (Anscombe: 2 sqrt(x + 3/8) has unit variance for a Poisson count) and
     divided by the square root of the over-dispersion (variance / mean, at least 1), so one
     unit means one standard deviation of the person's own day-to-day variation on any
     channel; days at or below the usual give 0. The result is
-    scaled by the confidence in the usual, n / (n + `SHRINK_DAYS`) for n prior active days (up
+    scaled by the confidence in the usual, n / (n + `CONFIDENCE_DAYS`) for n prior active days (up
     to `BASELINE_DAYS`): a deviation from a usual barely known (a new person, or everyone in a
     new deployment) counts less.
 
@@ -110,11 +111,11 @@ def deviation_sql(x: str) -> str:
         SQL expression over the columns of `derived_features_sql`'s `p` relation.
     """
     n = f"least(coalesce(prior_days, 0), {BASELINE_DAYS})::DOUBLE"
-    k = f"{SHRINK_DAYS}.0"
+    k = f"{PEER_PRIOR_DAYS}.0"
     own, peer = f"coalesce(own_mean_{x}, 0)", f"coalesce(peer_mean_{x}, 0)"
     mean = f"(({n} * {own} + {k} * {peer}) / ({n} + {k}))"
     var = f"(({n} * coalesce(own_var_{x}, 0) + {k} * {mean}) / ({n} + {k}))"
-    confidence = f"({n} / ({n} + {k}))"
+    confidence = f"({n} / ({n} + {CONFIDENCE_DAYS}.0))"
     return (
         f"CASE WHEN {x} IS NULL THEN NULL ELSE {confidence} * greatest(0.0, (2 * sqrt({x} + "
         f"0.375) - 2 * sqrt({mean} + 0.375)) / sqrt(greatest(1.0, {var} / ({mean} + 0.375)))) "
