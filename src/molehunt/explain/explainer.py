@@ -57,7 +57,7 @@ def rule_evidence(store: Store, rule: Rule, user: str, day: date) -> list[Eviden
     low = day - timedelta(days=rule.max_window_days)
     rows = store.query(
         f"""SELECT event_id, source_id, source_line, time, channel, action, host, object
-        FROM ({enriched_events_sql(low, day)}) WHERE user = ? AND ({" OR ".join(predicates)})
+        FROM ({enriched_events_sql(low, day, user)}) WHERE user = ? AND ({" OR ".join(predicates)})
         ORDER BY time, source_id, source_line LIMIT {MAX_EVIDENCE}""",
         [user],
     )

@@ -111,18 +111,21 @@ def _pc_ownership(connection: Transaction) -> None:
     connection.execute("DROP TABLE pc_usage")
 
 
-def enriched_events_sql(low: date | None, high: date) -> str:
+def enriched_events_sql(low: date | None, high: date, user: str | None = None) -> str:
     """Return a query of events in days (low, high] with the columns features aggregate.
 
     Args:
         low: Exclusive lower day (None: from the start).
         high: Inclusive upper day.
+        user: Only this person's events (explanations): filtered before the joins, so one
+            person's evidence does not enrich everybody's events of the window first.
 
     Returns:
         SQL text.
     """
     personal = "[" + ", ".join(_literal(d) for d in personal_email_domains()) + "]"
     job = [d for d, category in load_domains().items() if category == "job"]
+    only = "" if user is None else f"AND e.user = {_literal(user)}"
     job_domains = "[" + ", ".join(_literal(d) for d in job) + "]::VARCHAR[]"
     low_sql = (
         "TIMESTAMP '1900-01-01'"
@@ -141,7 +144,8 @@ def enriched_events_sql(low: date | None, high: date) -> str:
                 string_split(lower(coalesce(e.object, '')), ';'), lambda r: r <> '')
                 END AS recipients
         FROM events e
-        WHERE e.time >= {low_sql} AND e.time < TIMESTAMP '{high.isoformat()}' + INTERVAL 1 DAY),
+        WHERE e.time >= {low_sql} AND e.time < TIMESTAMP '{high.isoformat()}' + INTERVAL 1 DAY
+            {only}),
     hosts AS (
         SELECT h.web_host, coalesce(d1.category, d2.category, d3.category) AS category
         FROM (SELECT DISTINCT web_host FROM base WHERE web_host IS NOT NULL) h
