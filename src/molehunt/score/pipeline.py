@@ -84,6 +84,16 @@ class DetectionSummary:
         return data
 
 
+# Packages whose code decides features, rule hits and scores: a new molehunt whose detection
+# code differs recomputes everything instead of appending days computed another way.
+DETECTION_PACKAGES = (
+    "molehunt.features",
+    "molehunt.detect",
+    "molehunt.detect.models",
+    "molehunt.score",
+)
+
+
 def _fingerprint(rules: list[Rule], detector: str, seed: int, config: ScoringConfig) -> str:
     digest = hashlib.blake2b(digest_size=16)
     for package, name in (
@@ -91,6 +101,10 @@ def _fingerprint(rules: list[Rule], detector: str, seed: int, config: ScoringCon
         ("molehunt.features", "domains.yaml"),
     ):
         digest.update((resources.files(package) / name).read_bytes())
+    for package in DETECTION_PACKAGES:
+        for entry in sorted(resources.files(package).iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".py"):
+                digest.update(entry.name.encode() + entry.read_bytes())
     digest.update(repr(sorted((r.to_dict()["id"], repr(r.to_dict())) for r in rules)).encode())
     digest.update(f"{detector}|{seed}|{config!r}".encode())
     return digest.hexdigest()
