@@ -56,3 +56,24 @@ def test_memory_limit_applied_and_bad_value_refused(tmp_path: Path) -> None:
         assert limit == "953.6 MiB"  # DuckDB reports 1 GB (10^9 bytes) in MiB
     with pytest.raises(WorkspaceError, match="bad memory limit 'lots'"):
         Store.open(tmp_path / "ws", memory_limit="lots")
+
+
+def test_a_deleted_batch_file_is_one_clear_error_naming_it(tmp_path: Path) -> None:
+    from molehunt.ingest import ingest_events
+
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        '{"time": "2010-01-04T09:00:00Z", "user": "U1", "host": "PC-1", "channel": "logon", '
+        '"action": "logon"}\n',
+        encoding="utf-8",
+    )
+    with Store.open(tmp_path / "ws") as store:
+        ingest_events(store, [events])
+    batch = next((tmp_path / "ws" / "events").glob("batch-*.parquet"))
+    batch.unlink()
+    with pytest.raises(WorkspaceError, match=rf"1 of 1 event batch files .* events/{batch.name}"):
+        Store.open(tmp_path / "ws")
+    # the ledger's verification still opens it, and learns which file is gone
+    with Store.open(tmp_path / "ws", read_only=True, allow_missing_batches=True) as store:
+        assert store.missing_batches == [f"events/{batch.name}"]
+        assert store.query("SELECT count(*) FROM events") == [(0,)]

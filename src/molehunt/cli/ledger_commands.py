@@ -17,7 +17,13 @@ from molehunt.store import Store
 
 def _read_only(obj: Context) -> Store:
     """Open the workspace without write access: checking evidence never changes it."""
-    return Store.open(obj.workspace, create=False, read_only=True, memory_limit=obj.memory_limit)
+    return Store.open(
+        obj.workspace,
+        create=False,
+        read_only=True,
+        memory_limit=obj.memory_limit,
+        allow_missing_batches=True,
+    )
 
 
 @main.group()

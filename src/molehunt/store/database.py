@@ -103,6 +103,8 @@ class Store:
         self.schema = schema
         self._connection = connection
         self._lock = threading.RLock()
+        self.allow_missing_batches = False
+        self.missing_batches: list[str] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -117,6 +119,7 @@ class Store:
         database: Path | str = DATABASE_FILE,
         schema: str = MAIN_SCHEMA,
         lock_wait: float = DEFAULT_LOCK_WAIT,
+        allow_missing_batches: bool = False,
     ) -> Store:
         """Open (and if needed create or migrate) the workspace at `root`.
 
@@ -131,13 +134,17 @@ class Store:
             schema: The migrations folder: `MAIN_SCHEMA` (events, detection) or
                 `WORKBENCH_SCHEMA` (cases, audit log, tokens; no events).
             lock_wait: Seconds to keep retrying while another process holds the file.
+            allow_missing_batches: Open even when event batch files listed in `batches` are
+                gone (`events` then reads the others; `missing_batches` names the lost ones):
+                for `molehunt ledger verify`, which reports them.
 
         Returns:
             The open store.
 
         Raises:
             WorkspaceError: The folder is missing (and `create` is false), locked by another
-                process, not a molehunt workspace, or of a newer schema version.
+                process, not a molehunt workspace, of a newer schema version, or (unless
+                `allow_missing_batches`) missing event batch files.
         """
         root = Path(root).expanduser().absolute()
         path = root / database
@@ -155,6 +162,7 @@ class Store:
             (root / EVENTS_DIR).mkdir(exist_ok=True)
         connection = _connect(path, read_only, lock_wait)
         store = cls(root, connection, path, schema)
+        store.allow_missing_batches = allow_missing_batches
         try:
             store._configure(memory_limit)
             if not read_only:
@@ -251,7 +259,14 @@ class Store:
 
     def _define_events(self, connection: duckdb.DuckDBPyConnection) -> None:
         rows = connection.execute("SELECT file_name FROM batches ORDER BY batch_id").fetchall()
-        files = [str(self.root / name) for (name,) in rows]
+        self.missing_batches = [str(name) for (name,) in rows if not (self.root / name).exists()]
+        if self.missing_batches and not self.allow_missing_batches:
+            raise WorkspaceError(
+                f"workspace {self.root}: {len(self.missing_batches)} of {len(rows)} event batch "
+                f"files listed in `batches` are missing, first {self.missing_batches[0]}; restore "
+                "them from a backup (`molehunt ledger verify` names every damaged entry)"
+            )
+        files = [str(self.root / name) for (name,) in rows if (self.root / name).exists()]
         if files:
             listing = ", ".join(_sql_string(f) for f in files)
             columns = ", ".join(f'"{c.name}"::{c.sql_type} AS "{c.name}"' for c in EVENT_COLUMNS)
