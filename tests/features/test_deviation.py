@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from molehunt.explain import explain_user
 from molehunt.ingest import ingest_events
 from molehunt.score import run_detection
 from molehunt.store import Store
+from tests.features.workdays import workdays
 
-START = date(2010, 1, 4)
 RAISED = 10  # last workdays on which ALICE01 connects a drive 8 times instead of about 2
-
-
-def _workdays(count: int) -> list[date]:
-    days, day = [], START
-    while len(days) < count:
-        if day.weekday() < 5:
-            days.append(day)
-        day += timedelta(days=1)
-    return days
 
 
 def _history(tmp: Path, store: Store) -> list[date]:
     """Two people over 70 workdays connecting a thumb drive 1 or 3 times a day (alternating);
     ALICE01 connects it 8 times a day on the last RAISED days, BOB0002 never changes."""
-    days = _workdays(70)
+    days = workdays(70)
     events = []
     for index, day in enumerate(days):
         for user, host in (("ALICE01", "PC-1"), ("BOB0002", "PC-2")):

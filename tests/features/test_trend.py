@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from molehunt.ingest import ingest_events
 from molehunt.score import run_detection
 from molehunt.store import Store
-
-START = date(2010, 1, 4)
-
-
-def _workdays(count: int) -> list[date]:
-    days, day = [], START
-    while len(days) < count:
-        if day.weekday() < 5:
-            days.append(day)
-        day += timedelta(days=1)
-    return days
+from tests.features.workdays import workdays
 
 
 def _history(tmp: Path, store: Store, rising: bool) -> list[date]:
     """Two people over 80 workdays: 3 job-site visits a day (alternating 2 and 4), then for the
     last 10 days 6 a day for ALICE01 when `rising` (BOB0002 never changes); ALICE01 connects a
     drive 3 times (never before) and copies 5 files to it on the last day."""
-    days = _workdays(80)
+    days = workdays(80)
     events = []
     for index, day in enumerate(days):
         for user, host in (("ALICE01", "PC-1"), ("BOB0002", "PC-2")):

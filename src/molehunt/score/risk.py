@@ -182,6 +182,19 @@ def booster_sql(config: ScoringConfig, without: str | None = None) -> str:
     return "(1 + " + " + ".join(terms or ["0"]) + ")"
 
 
+def _channel_points_sql(config: ScoringConfig, per_unit: float, excess: str) -> str:
+    """Sum over the deviation channels of weight x min(cap, per_unit x max(0, excess)).
+
+    `excess` is a SQL template with `{name}` for the channel's feature.
+    """
+    terms = [
+        f"{weight!r} * least({config.deviation_cap!r}, {per_unit!r} * "
+        f"greatest(0, {excess.format(name=name)}))"
+        for name, weight in config.deviation_channels
+    ]
+    return "(" + " + ".join(terms or ["0"]) + ")"
+
+
 def deviation_sql(config: ScoringConfig) -> str:
     """Return the SQL deviation points of a user-day over `features f`.
 
@@ -194,12 +207,8 @@ def deviation_sql(config: ScoringConfig) -> str:
     Returns:
         SQL expression >= 0.
     """
-    terms = [
-        f"{weight!r} * least({config.deviation_cap!r}, {config.deviation_weight!r} * "
-        f"greatest(0, coalesce(f.dev_{name}, 0) - {config.deviation_slack!r}))"
-        for name, weight in config.deviation_channels
-    ]
-    return "(" + " + ".join(terms or ["0"]) + ")"
+    excess = f"coalesce(f.dev_{{name}}, 0) - {config.deviation_slack!r}"
+    return _channel_points_sql(config, config.deviation_weight, excess)
 
 
 def sustained_sql(config: ScoringConfig) -> str:
@@ -217,12 +226,7 @@ def sustained_sql(config: ScoringConfig) -> str:
     Returns:
         SQL expression >= 0.
     """
-    terms = [
-        f"{weight!r} * least({config.deviation_cap!r}, {config.sustained_weight!r} * "
-        f"greatest(0, coalesce(f.sus_{name}, 0)))"
-        for name, weight in config.deviation_channels
-    ]
-    return "(" + " + ".join(terms or ["0"]) + ")"
+    return _channel_points_sql(config, config.sustained_weight, "coalesce(f.sus_{name}, 0)")
 
 
 def sustained_columns_sql(config: ScoringConfig) -> str:
