@@ -31,11 +31,14 @@ class LineReject:
         line: 1-based line number.
         reason: Why, in words.
         raw: The line's text (invalid UTF-8 shown as U+FFFD).
+        skipped: True for a well-formed line the source carries but molehunt does not use
+            (counted as skipped with its reason, not kept in `rejects`).
     """
 
     line: int
     reason: str
     raw: str
+    skipped: bool = False
 
 
 class _Unclean(Exception):

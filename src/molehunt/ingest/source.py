@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import queue
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,9 @@ class FileReport:
         stored: Rows stored in this run.
         rejected: Lines rejected in this run.
         status: 'new', 'resumed' (continued or grown) or 'unchanged'.
+        skipped: Well-formed lines or records molehunt does not use (read == stored +
+            rejected + skipped).
+        skip_reasons: (reason, count) for the skipped lines, most frequent first.
     """
 
     path: Path
@@ -88,6 +92,8 @@ class FileReport:
     stored: int
     rejected: int
     status: str
+    skipped: int = 0
+    skip_reasons: tuple[tuple[str, int], ...] = ()
 
 
 def read_head(path: Path, lines: int = 2, limit: int = 1 << 20) -> list[bytes]:
@@ -153,8 +159,21 @@ def _register_source(store: Store, path: Path, kind: str, plan: FilePlan) -> dic
     return found[0]
 
 
+ChunkSource = Callable[[Path, int, int], Iterator[Chunk]]
+"""chunks(path, start, first_line): the file's chunks from offset `start` (default: its lines)."""
+
+
+def _line_chunks(path: Path, start: int, first_line: int) -> Iterator[Chunk]:
+    return read_chunks(path, start=start, first_line=first_line)
+
+
 def ingest_file(
-    store: Store, path: Path, kind: str, plan: FilePlan, progress: Progress | None = None
+    store: Store,
+    path: Path,
+    kind: str,
+    plan: FilePlan,
+    progress: Progress | None = None,
+    chunks: ChunkSource | None = None,
 ) -> FileReport:
     """Ingest the part of `path` not yet in the store.
 
@@ -164,9 +183,11 @@ def ingest_file(
         kind: 'cert' or 'events'.
         plan: How to split and map its lines.
         progress: Called after every committed chunk.
+        chunks: Where the chunks come from (binary formats such as EVTX turn their records
+            into one line each); default the file's physical lines.
 
     Returns:
-        Counts for this run; read == stored + rejected.
+        Counts for this run; read == stored + rejected + skipped.
 
     Raises:
         IngestError: The file cannot be read.
@@ -180,11 +201,14 @@ def ingest_file(
     start = int(str(source["bytes_done"]))
     next_line = int(str(source["lines_done"])) + 1
     read = stored = rejected = 0
-    prepared = _prefetch(
-        (chunk, *plan.split(chunk))
-        for chunk in read_chunks(path, start=start, first_line=next_line)
-    )
+    skip_reasons: Counter[str] = Counter()
+    source_chunks = (chunks or _line_chunks)(path, start, next_line)
+    prepared = _prefetch((chunk, *plan.split(chunk)) for chunk in source_chunks)
     for chunk, table, line_rejects in prepared:
+        skips = [r for r in line_rejects if r.skipped]
+        if skips:
+            skip_reasons.update(r.reason for r in skips)
+            line_rejects = [r for r in line_rejects if not r.skipped]
         counts = _commit_chunk(store, path, source_id, plan, chunk, table, line_rejects)
         read += chunk.line_count
         stored += counts[0]
@@ -196,7 +220,17 @@ def ingest_file(
         record_batches(store)  # evidence ledger: the new batches' file hashes and row counts
     if status == "resumed" and read == 0:
         status = "unchanged"
-    return FileReport(path, plan.channel, plan.label, read, stored, rejected, status)
+    return FileReport(
+        path,
+        plan.channel,
+        plan.label,
+        read,
+        stored,
+        rejected,
+        status,
+        skipped=sum(skip_reasons.values()),
+        skip_reasons=tuple(skip_reasons.most_common()),
+    )
 
 
 def _prefetch(items: Iterator[_T], depth: int = 1) -> Iterator[_T]:

@@ -1,0 +1,147 @@
+"""What every log format shares: one parser per line, identities, the `FilePlan` around it.
+
+A format is a function from one physical line (bytes, no newline) to an `Event` (a dict of
+event fields as strings), a `Skip` (well-formed, but nothing molehunt uses) or a `Reject`
+(malformed). `LogPlan` turns a chunk of lines into the string table that JSON Lines events
+use, so the SQL mapping, the reject-keeping and the resumable commits are the same ones.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from molehunt.ingest.csv_chunk import LINE_COLUMN, LineReject
+from molehunt.ingest.jsonl import INPUT_FIELDS, JsonLinesPlan
+from molehunt.ingest.reader import Chunk
+
+Event = dict[str, str | None]
+"""Event fields (docs/events.md) as strings; `time` ISO 8601 UTC; missing fields are None."""
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A well-formed line or record that molehunt does not use, and why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A malformed line or record, and why."""
+
+    reason: str
+
+
+Parsed = Event | Skip | Reject
+LineParser = Callable[[bytes], Parsed]
+
+_SERVICE_ACCOUNTS = {
+    "system",
+    "local service",
+    "network service",
+    "anonymous logon",
+    "anonymous",
+    "-",
+}
+_SERVICE_DOMAINS = {"nt authority", "window manager", "font driver host", "nt service"}
+
+
+def account_user(name: str | None, domain: str | None = None) -> Parsed:
+    """Map an account name to molehunt's user id: the lower-cased account name.
+
+    `DOMAIN\\name` and `name@domain` (UPN or e-mail address) both become `name`. Machine
+    accounts (ending in `$`) and Windows service accounts (SYSTEM, LOCAL SERVICE, DWM-1, ...)
+    are not people: they come back as a `Skip` so they are counted apart, not stored.
+
+    Args:
+        name: The account as the log spells it.
+        domain: A separate domain field (Windows events), if any.
+
+    Returns:
+        {'user': id} as an `Event` fragment, or a `Skip` saying which kind of account it was.
+    """
+    text = (name or "").strip()
+    if "\\" in text:
+        domain, text = text.rsplit("\\", 1)
+    if "@" in text:
+        text = text.split("@", 1)[0]
+    lowered = text.lower()
+    if not lowered or lowered in _SERVICE_ACCOUNTS:
+        return Skip(f"service account '{text or '-'}'")
+    if lowered.endswith("$"):
+        return Skip("machine account")
+    if (domain or "").strip().lower() in _SERVICE_DOMAINS or lowered.startswith(("dwm-", "umfd-")):
+        return Skip(f"service account '{text}'")
+    return {"user": lowered}
+
+
+def epoch_iso(text: str) -> str | None:
+    """Return an epoch-seconds string ('1157689312.049') as ISO 8601 UTC, or None."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        return None
+    if not 0 < seconds < 32503680000:  # year 1970 .. 3000
+        return None
+    moment = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def decode_line(raw: bytes) -> str | Reject:
+    """Decode one line as UTF-8 (without a trailing CR), or say why it cannot be."""
+    try:
+        text = raw.rstrip(b"\r").decode("utf-8")
+    except UnicodeDecodeError as error:
+        return Reject(f"invalid UTF-8 at byte {error.start + 1}")
+    if not text.strip():
+        return Reject("empty line")
+    return text
+
+
+@dataclass(frozen=True)
+class LogPlan:
+    """Split and map plan for one log file (implements `FilePlan`).
+
+    Args:
+        label: The format (squid, exchange, zeek-smtp, postfix, evtx).
+        parse: The format's line parser.
+        channel: What the file holds, for the report (http, email, windows).
+    """
+
+    label: str
+    parse: LineParser
+    channel: str = "events"
+    table: str = "events"
+    part: str = ""
+    header_lines: int = 0
+
+    def split(self, chunk: Chunk) -> tuple[pa.Table, list[LineReject]]:
+        """Parse each line into event fields; skips and rejects carry the line number."""
+        columns: dict[str, list[str | None]] = {name: [] for name in INPUT_FIELDS}
+        lines: list[int] = []
+        rejects: list[LineReject] = []
+        for number, raw in chunk.numbered_lines():
+            try:
+                parsed = self.parse(raw)
+            except Exception as error:  # noqa: BLE001 - a parser bug must not lose the line
+                parsed = Reject(f"unparsable {self.label} line ({type(error).__name__}: {error})")
+            if isinstance(parsed, Skip | Reject):
+                text = raw.rstrip(b"\r").decode("utf-8", errors="replace")
+                rejects.append(
+                    LineReject(number, parsed.reason, text, skipped=isinstance(parsed, Skip))
+                )
+                continue
+            for name in INPUT_FIELDS:
+                columns[name].append(parsed.get(name))
+            lines.append(number)
+        arrays = {name: pa.array(values, pa.string()) for name, values in columns.items()}
+        arrays[LINE_COLUMN] = pa.array(lines, pa.int64())
+        return pa.table(arrays), rejects
+
+    def queries(self, source_id: int, relation: str) -> tuple[str, str]:
+        """The JSON Lines mapping: string fields cast to event columns, with reject reasons."""
+        return JsonLinesPlan().queries(source_id, relation)
