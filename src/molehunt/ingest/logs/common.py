@@ -45,7 +45,6 @@ _SERVICE_ACCOUNTS = {
     "network service",
     "anonymous logon",
     "anonymous",
-    "-",
 }
 _SERVICE_DOMAINS = {"nt authority", "window manager", "font driver host", "nt service"}
 
@@ -70,7 +69,9 @@ def account_user(name: str | None, domain: str | None = None) -> Parsed:
     if "@" in text:
         text = text.split("@", 1)[0]
     lowered = text.lower()
-    if not lowered or lowered in _SERVICE_ACCOUNTS:
+    if lowered in ("", "-"):
+        return Skip("no account name")
+    if lowered in _SERVICE_ACCOUNTS:
         return Skip(f"service account '{text or '-'}'")
     if lowered.endswith("$"):
         return Skip("machine account")

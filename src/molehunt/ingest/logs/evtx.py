@@ -148,7 +148,7 @@ def parse_evtx_line(raw: bytes) -> Parsed:
     computer = _text(system.get("Computer"))
     return {
         **mapped,
-        "event_id": f"{computer}:{channel}:{item['n']}",
+        "event_id": f"{computer}:{channel}:{item['n']}:{event_id}",
         "time": time,
         "host": computer or None,
     }
