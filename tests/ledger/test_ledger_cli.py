@@ -146,7 +146,12 @@ def test_an_incremental_detect_run_records_only_its_new_days(tmp_path: Path) -> 
 
 def test_record_adds_nothing_twice_and_log_lists_entries(workspace: Path) -> None:
     code, out, _ = run(workspace, "ledger", "record", "--json")
-    assert code == 0 and json.loads(out) == {"batches": 0, "score_days": 0, "marked_copies": 0}
+    assert code == 0 and json.loads(out) == {
+        "batches": 0,
+        "score_days": 0,
+        "marked_copies": 0,
+        "analyst_actions": 0,
+    }
     code, out, _ = run(workspace, "ledger", "log", "--kind", "batch", "--json")
     assert code == 0 and all(e["kind"] == "batch" for e in json.loads(out))
     code, out, _ = run(workspace, "ledger", "log")

@@ -28,7 +28,7 @@ def _read_only(obj: Context) -> Store:
 
 @main.group()
 def ledger() -> None:
-    """Prove that stored events, scores and marked copies were not altered."""
+    """Prove that stored events, scores, marked copies and analyst actions were not altered."""
 
 
 @ledger.command("verify")
@@ -63,8 +63,9 @@ def ledger_verify(obj: Context, against: Path | None, as_json: bool) -> None:
     elif report.is_valid:
         obj.console.print(
             f"ledger verified: {report.entries:,} entries, {report.checkpoints:,} checkpoints; "
-            f"{report.batches:,} batches, {report.score_days:,} score days and "
-            f"{report.marked_copies:,} marked copies unchanged"
+            f"{report.batches:,} batches, {report.score_days:,} score days, "
+            f"{report.marked_copies:,} marked copies and {report.analyst_actions:,} analyst "
+            "actions unchanged"
         )
     if not report.is_valid:
         problem = report.problems[0]
@@ -148,14 +149,20 @@ def ledger_export(obj: Context, out: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @pass_context
 def ledger_record(obj: Context, as_json: bool) -> None:
-    """Record batches, score days and marked copies not yet in the ledger (never re-records)."""
-    from molehunt.ledger import record_batches, record_marked_copies, record_score_days
+    """Record batches, score days, marked copies and analyst actions not yet in the ledger."""
+    from molehunt.ledger import (
+        record_analyst_actions,
+        record_batches,
+        record_marked_copies,
+        record_score_days,
+    )
 
     with obj.open_store(create=False) as store:
         counts = {
             "batches": record_batches(store),
             "score_days": record_score_days(store, None, None, only_new=True),
             "marked_copies": record_marked_copies(store),
+            "analyst_actions": record_analyst_actions(store),
         }
     if as_json:
         click.echo(json.dumps(counts, indent=2))

@@ -6,7 +6,12 @@ and trace record into it, and `molehunt ledger` verifies and proves.
 
 from __future__ import annotations
 
-from molehunt.ledger.evidence import record_batches, record_marked_copies, record_score_days
+from molehunt.ledger.evidence import (
+    record_analyst_actions,
+    record_batches,
+    record_marked_copies,
+    record_score_days,
+)
 from molehunt.ledger.log import (
     export_checkpoints,
     prove_consistency,
@@ -22,6 +27,7 @@ __all__ = [
     "prove_consistency",
     "prove_inclusion",
     "read_entries",
+    "record_analyst_actions",
     "record_batches",
     "record_marked_copies",
     "record_score_days",

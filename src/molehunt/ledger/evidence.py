@@ -23,7 +23,7 @@ from typing import Any
 
 from molehunt.ledger.log import append_entries, read_entries
 from molehunt.store import Store
-from molehunt.store.database import EVENTS_DIR
+from molehunt.store.database import EVENTS_DIR, WORKBENCH_FILE, WORKBENCH_SCHEMA
 
 _BLOCK = 1 << 20
 
@@ -224,5 +224,52 @@ def record_marked_copies(store: Store) -> int:
         {"kind": "marked_copy", "subject": row["mark_id"], **row}
         for row in rows
         if row["mark_id"] not in known
+    ]
+    return len(append_entries(store, items))
+
+
+AUDIT_COLUMNS = (
+    "seq, CAST(time AS VARCHAR) AS time, actor, role, action, subject AS target, row_hash"
+)
+
+
+def audit_rows(root: Path) -> dict[str, dict[str, Any]]:
+    """Return the workbench's audit log (`molehunt serve`) by sequence number as text.
+
+    Every view of a person, reveal, note and verdict of an analyst is a row there; the ledger
+    records each one, so an edited or deleted audit row is caught by `ledger verify` too.
+
+    Args:
+        root: The workspace folder.
+
+    Returns:
+        seq (as text) -> the row's fields; empty when the workspace has no workbench yet.
+    """
+    if not (root / WORKBENCH_FILE).exists():
+        return {}
+    with Store.open(
+        root, database=WORKBENCH_FILE, schema=WORKBENCH_SCHEMA, read_only=True
+    ) as workbench:
+        rows = workbench.query_dicts(f"SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq")
+    return {str(row.pop("seq")): row for row in rows}
+
+
+def record_analyst_actions(store: Store) -> int:
+    """Record every analyst action of the workbench's audit log the ledger does not hold yet.
+
+    Runs with `molehunt ledger record` and at the end of each `molehunt detect` (the server
+    never writes the main database, so it cannot append them itself).
+
+    Args:
+        store: The workspace.
+
+    Returns:
+        The number of entries added.
+    """
+    known = recorded(store, "analyst_action")
+    items = [
+        {"kind": "analyst_action", "subject": seq, **row}
+        for seq, row in audit_rows(store.root).items()
+        if seq not in known
     ]
     return len(append_entries(store, items))

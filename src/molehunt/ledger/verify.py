@@ -28,6 +28,7 @@ from molehunt.ledger.checkpoint import Checkpoint, LedgerKey, load_key
 from molehunt.ledger.evidence import (
     BATCH_COLUMNS,
     EMPTY_SHA256,
+    audit_rows,
     file_sha256,
     score_columns,
     score_digests,
@@ -74,6 +75,7 @@ class VerifyReport:
         batches: Batch entries checked against their files.
         score_days: Score days checked.
         marked_copies: Marked copies checked.
+        analyst_actions: Analyst actions (workbench audit rows) checked.
         problems: Everything that failed, first bad entry first.
     """
 
@@ -82,6 +84,7 @@ class VerifyReport:
     batches: int = 0
     score_days: int = 0
     marked_copies: int = 0
+    analyst_actions: int = 0
     problems: list[LedgerProblem] = field(default_factory=list)
 
     @property
@@ -106,6 +109,7 @@ class VerifyReport:
             "batches": self.batches,
             "score_days": self.score_days,
             "marked_copies": self.marked_copies,
+            "analyst_actions": self.analyst_actions,
             "first_bad_entry": self.problems[0].entry if self.problems else None,
             "problems": [p.to_dict() for p in self.problems],
         }
@@ -237,6 +241,7 @@ def _check_evidence(store: Store, entries: list[Entry], report: VerifyReport) ->
         )
     }
     days = _ScoreDays(store)
+    actions = audit_rows(store.root)
     for (kind, subject), entry in sorted(latest.items(), key=lambda item: item[1].index):
         if kind == "batch":
             report.batches += 1
@@ -247,6 +252,9 @@ def _check_evidence(store: Store, entries: list[Entry], report: VerifyReport) ->
         elif kind == "marked_copy":
             report.marked_copies += 1
             _check_copy(entry, copies.get(subject), report)
+        elif kind == "analyst_action":
+            report.analyst_actions += 1
+            _check_action(entry, actions.get(subject), report)
     unrecorded = [
         f"batch {batch_id} ({row[2]}) is not in the ledger (added behind molehunt's back, "
         "or run `molehunt ledger record`)"
@@ -262,6 +270,12 @@ def _check_evidence(store: Store, entries: list[Entry], report: VerifyReport) ->
         f"marked copy {mark_id} is not in the ledger"
         for mark_id in sorted(copies)
         if ("marked_copy", mark_id) not in latest
+    ]
+    unrecorded += [
+        f"analyst action {seq} of the workbench's audit log is not in the ledger "
+        "(run `molehunt ledger record`)"
+        for seq in actions
+        if ("analyst_action", seq) not in latest
     ]
     for message in unrecorded:
         report.add(None, "evidence", message)
@@ -300,6 +314,14 @@ class _ScoreDays:
                 f"{entry.label}: the day's scores were altered "
                 f"({now[0]} rows now, {fields.get('rows')} recorded)",
             )
+
+
+def _check_action(entry: Entry, row: dict[str, Any] | None, report: VerifyReport) -> None:
+    fields = entry.fields()
+    keys = ("time", "actor", "role", "action", "target", "row_hash")
+    if row is None or any(str(row[k]) != str(fields.get(k)) for k in keys):
+        state = "deleted" if row is None else "edited"
+        report.add(entry.index, "evidence", f"{entry.label}: the audit row was {state}")
 
 
 def _check_copy(entry: Entry, row: dict[str, Any] | None, report: VerifyReport) -> None:

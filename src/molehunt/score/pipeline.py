@@ -20,8 +20,9 @@ from molehunt.detect.compiler import compile_rules
 from molehunt.detect.loader import active_rules, workspace_rule_paths
 from molehunt.detect.model_run import score_days
 from molehunt.detect.rule import Rule
+from molehunt.errors import WorkspaceError
 from molehunt.features.daily import compute_features, has_context
-from molehunt.ledger import record_score_days
+from molehunt.ledger import record_analyst_actions, record_score_days
 from molehunt.score.risk import DEFAULT_SCORING, ScoringConfig, compute_scores
 from molehunt.store.database import Store, Transaction
 
@@ -213,6 +214,10 @@ def run_detection(
     finally:
         store.unregister("new_model_scores")
     record_score_days(store, since, end)  # evidence ledger: a hash of each day's scores
+    try:  # and the workbench's audit rows written since (next run or `ledger record` if busy)
+        record_analyst_actions(store)
+    except WorkspaceError:
+        pass
     return DetectionSummary(
         first_day=days[0],
         last_day=end,
