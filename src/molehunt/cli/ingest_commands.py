@@ -133,7 +133,10 @@ def _print_ingest(obj: Context, report: IngestReport, as_json: bool) -> None:
     for row in rows:
         reasons = row.get("skip_reasons") or {}
         if reasons:
-            shown = "; ".join(f"{reason} ({count:,})" for reason, count in reasons.items())
+            items = list(reasons.items())
+            shown = "; ".join(f"{reason} ({count:,})" for reason, count in items[:_SHOWN_REASONS])
+            if len(items) > _SHOWN_REASONS:
+                shown += f"; {len(items) - _SHOWN_REASONS} more reasons (--json lists them)"
             obj.console.print(f"skipped in {_short(Path(row['path']))}: {shown}")
     for item in skipped:
         obj.console.print(f"skipped {item['path']}: {item['reason']}")
@@ -145,6 +148,7 @@ def _print_ingest(obj: Context, report: IngestReport, as_json: bool) -> None:
 
 
 _LOG_LAYOUTS = ("evtx", "squid", "exchange", "zeek-smtp", "postfix")
+_SHOWN_REASONS = 6
 
 
 def _short(path: Path) -> str:
