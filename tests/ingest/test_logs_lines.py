@@ -229,3 +229,14 @@ def test_cli_ingest_logs_prints_skipped_with_reasons(tmp_path: Path) -> None:
     assert text.exit_code == 0 and "skipped in" in text.output
     bad = runner.invoke(main, ["--workspace", str(tmp_path / "ws"), "ingest", "logs", "nope.log"])
     assert bad.exit_code == 1 and "nope.log: no such file" in bad.output
+
+
+def test_status_shows_skipped_per_source(store: Store, tmp_path: Path) -> None:
+    from molehunt.store.status import workspace_status
+
+    _ingest(
+        store, tmp_path / "access.log", f"{SQUID}\n{SQUID.replace('BadEyek', '-')}\nx\n", "squid"
+    )
+    [source] = workspace_status(store)["sources"]
+    assert (source["rows_read"], source["rows_stored"], source["rows_rejected"]) == (3, 1, 1)
+    assert source["rows_skipped"] == 1, "read = stored + rejected + skipped in molehunt status"

@@ -18,7 +18,8 @@ def workspace_status(store: Store) -> dict[str, Any]:
     """
     sources = store.query_dicts(
         "SELECT source_id, path, kind, channel, part, layout, rows_read, rows_stored, "
-        "rows_rejected, strftime(last_ingested, '%Y-%m-%dT%H:%M:%SZ') AS last_ingested "
+        "rows_rejected, rows_read - rows_stored - rows_rejected AS rows_skipped, "
+        "strftime(last_ingested, '%Y-%m-%dT%H:%M:%SZ') AS last_ingested "
         "FROM sources ORDER BY source_id"
     )
     channels = store.query_dicts(
