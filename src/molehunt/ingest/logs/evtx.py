@@ -64,26 +64,23 @@ def evtx_chunks(path: Path, start: int, first_line: int) -> Iterator[Chunk]:
     """Yield an EVTX file's records, one JSON line each, as chunks from offset `start`.
 
     Offsets are in this line stream, which is the same for the same file, so a resumed
-    ingest skips exactly the records already committed.
+    ingest skips exactly the records already committed (whatever the chunk size was then).
     """
     offset = 0
     line = 1
     batch: list[bytes] = []
-
-    def flush(is_last: bool) -> Chunk:
-        return Chunk(b"".join(batch), line, offset, is_last)
-
     for item in _record_lines(path):
+        if offset < start:
+            offset += len(item)
+            line += 1
+            continue
         batch.append(item)
         if len(batch) == _RECORDS_PER_CHUNK:
-            chunk = flush(False)
-            if chunk.start >= start:
-                yield chunk
+            chunk = Chunk(b"".join(batch), line, offset, False)
+            yield chunk
             offset, line, batch = chunk.end, line + chunk.line_count, []
     if batch:
-        chunk = flush(True)
-        if chunk.start >= start:
-            yield chunk
+        yield Chunk(b"".join(batch), line, offset, True)
 
 
 def _text(value: object) -> str:
