@@ -9,6 +9,7 @@ use, so the SQL mapping, the reject-keeping and the resumable commits are the sa
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -88,8 +89,17 @@ def epoch_iso(text: str) -> str | None:
         return None
     if not 0 < seconds < 32503680000:  # year 1970 .. 3000
         return None
-    moment = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    whole = int(seconds)
+    micros = round((seconds - whole) * 1_000_000)
+    if micros == 1_000_000:
+        whole, micros = whole + 1, 0
+    return f"{_second_iso(whole)}.{micros:06d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _second_iso(whole: int) -> str:
+    # Logs are in time order, so consecutive lines share their second: format it once.
+    return datetime.datetime.fromtimestamp(whole, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def decode_line(raw: bytes) -> str | Reject:

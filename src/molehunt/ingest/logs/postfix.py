@@ -9,6 +9,7 @@ year and no zone: they are taken as UTC in the file's modification year.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import re
 
@@ -23,6 +24,7 @@ _QUEUED = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def _bsd_time(text: str, year: int) -> str | None:
     try:
         moment = datetime.datetime.strptime(f"{year} {' '.join(text.split())}", "%Y %b %d %H:%M:%S")
