@@ -157,11 +157,15 @@ def test_postfix_queue_line_is_one_message_of_the_sender(store: Store, tmp_path:
         "Jan  2 07:00:02 mx postfix/qmgr[12]: 4F2A3: from=<>, size=99, nrcpt=1 (queue active)\n"
         "Jan  2 07:00:03 mx sshd[1]: Accepted password for root\n"
     )
+    text += "Jan  2 07:00:04 mx postfix/local[14]: 4F2A1: to=<w@x.org>, relay=local, status=sent\n"
     counts = _ingest(store, tmp_path / "maillog", text, "auto")
-    assert counts == (4, 1, 0, 3)
-    assert store.query(
-        "SELECT user, host, size_bytes, strftime(time, '%m-%d %H:%M') FROM events"
-    ) == [("ann", "mx", 1234, "01-02 07:00")]
+    assert counts == (5, 1, 0, 4)
+    rows = store.query(
+        "SELECT user, host, size_bytes, strftime(time, '%m-%d %H:%M'), object FROM events"
+    )
+    assert rows == [("ann", "mx", 1234, "01-02 07:00", "z@y.org;w@x.org")], (
+        "one event per message, with the recipients of its delivery lines"
+    )
 
 
 @pytest.mark.parametrize(

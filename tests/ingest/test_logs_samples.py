@@ -33,7 +33,10 @@ EXPECTED: dict[str, tuple[tuple[int, int, int, int], dict[str, int]]] = {
     ),
     "mail/postfix-messages_grok-test-corpus_whyscream.jsonl": (
         (191, 0, 1, 190),
-        {"postfix line not used (only qmgr from= lines are messages)": 190},
+        {
+            "postfix line not used (only qmgr from= lines are messages)": 170,
+            "postfix delivery line (recipient joined to its message)": 20,
+        },
     ),
     "mail/zeek-smtp_wrccdc-2018_zed-sample-data.log.gz": (
         (1197, 12, 0, 1185),

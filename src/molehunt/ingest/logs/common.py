@@ -25,9 +25,16 @@ Event = dict[str, str | None]
 
 @dataclass(frozen=True)
 class Skip:
-    """A well-formed line or record that molehunt does not use, and why."""
+    """A well-formed line or record that molehunt does not use, and why.
+
+    Args:
+        reason: Why, in words (names the event id where there is one).
+        join: (key, recipient) for a line that adds a recipient to the event whose `_join`
+            field is `key` in the same chunk (Postfix delivery lines and their message).
+    """
 
     reason: str
+    join: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -132,8 +139,8 @@ class LogPlan:
 
     def split(self, chunk: Chunk) -> tuple[pa.Table, list[LineReject]]:
         """Parse each line into event fields; skips and rejects carry the line number."""
-        columns: dict[str, list[str | None]] = {name: [] for name in INPUT_FIELDS}
-        lines: list[int] = []
+        events: list[tuple[int, Event]] = []
+        joins: dict[str, list[str]] = {}
         rejects: list[LineReject] = []
         for number, raw in chunk.numbered_lines():
             try:
@@ -145,9 +152,20 @@ class LogPlan:
                 rejects.append(
                     LineReject(number, parsed.reason, text, skipped=isinstance(parsed, Skip))
                 )
+                if isinstance(parsed, Skip) and parsed.join is not None:
+                    key, value = parsed.join
+                    joins.setdefault(key, []).append(value)
                 continue
+            events.append((number, parsed))
+        columns: dict[str, list[str | None]] = {name: [] for name in INPUT_FIELDS}
+        lines: list[int] = []
+        for number, event in events:
+            joined = joins.get(event.get("_join") or "")
+            if joined:
+                recipients = ";".join(dict.fromkeys(joined))
+                event = {**event, "object": recipients, "recipients_to": recipients}
             for name in INPUT_FIELDS:
-                columns[name].append(parsed.get(name))
+                columns[name].append(event.get(name))
             lines.append(number)
         arrays = {name: pa.array(values, pa.string()) for name, values in columns.items()}
         arrays[LINE_COLUMN] = pa.array(lines, pa.int64())

@@ -22,6 +22,7 @@ _SYSLOG = re.compile(
 _QUEUED = re.compile(
     r"^(?P<qid>[0-9A-Za-z]+): from=<(?P<sender>[^>]*)>, size=(?P<size>\d+), nrcpt=(?P<nrcpt>\d+)"
 )
+_DELIVERED = re.compile(r"^(?P<qid>[0-9A-Za-z]+): to=<(?P<to>[^>]+)>, .*\bstatus=\w+")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -36,9 +37,10 @@ def _bsd_time(text: str, year: int) -> str | None:
 def postfix_parser(year: int) -> LineParser:
     """Return a parser for Postfix lines; `year` completes syslog times that lack one.
 
-    A qmgr `from=<...>, size=N, nrcpt=N` line becomes one `send` event of the sender (a
-    message's recipients are on other lines; joining them by queue id is not done yet). Every
-    other Postfix line is skipped; a bounce (empty sender) is skipped too.
+    A qmgr `from=<...>, size=N, nrcpt=N` line becomes one `send` event of the sender; the
+    delivery lines (`QUEUEID: to=<...>, ..., status=...`) of the same host and queue id in the
+    same chunk add their recipients to it and are counted as skipped. Every other Postfix line
+    is skipped; a bounce (empty sender) is skipped too.
     """
 
     def parse(raw: bytes) -> Parsed:
@@ -72,6 +74,12 @@ def postfix_parser(year: int) -> LineParser:
                 return Skip(f"not a postfix program ({program})")
         queued = _QUEUED.match(body)
         if queued is None:
+            delivered = _DELIVERED.match(body)
+            if delivered is not None:
+                return Skip(
+                    f"{program} delivery line (recipient joined to its message)",
+                    join=(f"{host or ''}:{delivered['qid']}", delivered["to"]),
+                )
             return Skip(f"{program} line not used (only qmgr from= lines are messages)")
         sender = queued["sender"]
         if not sender:
@@ -84,6 +92,7 @@ def postfix_parser(year: int) -> LineParser:
         return {
             **who,
             "event_id": f"postfix:{host or ''}:{queued['qid']}",
+            "_join": f"{host or ''}:{queued['qid']}",
             "time": time,
             "host": host,
             "channel": "email",
