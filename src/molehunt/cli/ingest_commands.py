@@ -23,6 +23,7 @@ from rich.table import Table
 
 from molehunt.cli.base import Context, main, pass_context
 from molehunt.ingest import IngestReport, ingest_cert, ingest_events
+from molehunt.ingest.logs import FORMATS as LOG_FORMATS
 
 
 @main.group()
@@ -187,7 +188,7 @@ def ingest_events_command(obj: Context, files: tuple[Path, ...], as_json: bool) 
 @click.option(
     "--format",
     "log_format",
-    type=click.Choice(["auto", "evtx", "squid", "zeek-smtp", "exchange", "postfix"]),
+    type=click.Choice(list(LOG_FORMATS)),
     default="auto",
     show_default=True,
     help="The files' format; auto tells it from each file's first bytes.",
