@@ -134,12 +134,23 @@ def _prepare(connection: Transaction, fingerprint: str) -> tuple[date | None, bo
         _set_state(connection, "fingerprint", fingerprint)
         return None, True
     since = date.fromisoformat(last) if last else None
-    if since is not None:
-        existing = {r[0] for r in connection.execute("SELECT table_name FROM duckdb_tables()")}
-        for table in DERIVED_TABLES:
-            if table in existing:
-                connection.execute(f"DELETE FROM {table} WHERE day > ?", [since])
+    # Rows after the last completed day were left by a killed run (the scores and `last_day`
+    # commit last, together): drop them, also when no day was completed yet.
+    low = since or date(1900, 1, 1)
+    existing = {r[0] for r in connection.execute("SELECT table_name FROM duckdb_tables()")}
+    for table in DERIVED_TABLES:
+        if table in existing:
+            connection.execute(f"DELETE FROM {table} WHERE day > ?", [low])
+    if "user_host_first" in existing:
+        connection.execute("DELETE FROM user_host_first WHERE first_day > ?", [low])
     return since, since is None
+
+
+def _record_ledger(store: Store, since: date | None, until: date) -> None:
+    """Record each day's score hash in the evidence ledger, then the day recorded up to."""
+    record_score_days(store, since, until)
+    with store.transaction() as connection:
+        _set_state(connection, "ledger_day", until.isoformat())
 
 
 def _has_context_records(store: Store) -> bool:
@@ -187,6 +198,10 @@ def run_detection(
     end = min(until, newest) if until is not None and newest is not None else (until or newest)
     with store.transaction() as connection:
         since, recomputed = _prepare(connection, _fingerprint(rules, detector, seed, config))
+        recorded = _state(connection, "ledger_day")
+    if since is not None and recorded != since.isoformat():
+        # A run killed after its scores committed, before the ledger recorded them.
+        _record_ledger(store, date.fromisoformat(recorded) if recorded else None, since)
     if end is None or (since is not None and end <= since):
         return DetectionSummary(None, since, 0, 0, 0, len(rules), False, recomputed, 0.0)
     if _has_context_records(store):
@@ -213,7 +228,7 @@ def run_detection(
             _set_state(connection, "last_day", end.isoformat())
     finally:
         store.unregister("new_model_scores")
-    record_score_days(store, since, end)  # evidence ledger: a hash of each day's scores
+    _record_ledger(store, since, end)
     try:  # and the workbench's audit rows written since (next run or `ledger record` if busy)
         record_analyst_actions(store)
     except WorkspaceError:

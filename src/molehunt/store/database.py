@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,13 @@ WORKBENCH_FILE = "workbench.duckdb"
 # process fails at once with a lock error. Opening retries for this long before giving up.
 DEFAULT_LOCK_WAIT = 5.0
 _LOCK_MESSAGE = "Could not set lock"
+# What the operating system says when a write fails for a reason the user can fix.
+_WRITE_FAILURES = (
+    "No space left on device",
+    "Disk quota exceeded",
+    "Read-only file system",
+    "Permission denied",
+)
 
 
 def _migrations(schema: str = MAIN_SCHEMA) -> list[tuple[int, str]]:
@@ -178,15 +185,41 @@ class Store:
         return store
 
     def close(self) -> None:
-        """Checkpoint and close the connection."""
+        """Checkpoint and close the connection.
+
+        Raises:
+            WorkspaceError: The checkpoint could not be written (full disk, read-only
+                workspace); committed data stays in the write-ahead log.
+        """
         with self._lock:
-            self._connection.close()
+            try:
+                self._connection.close()
+            except duckdb.Error as error:
+                self._raise_write_error(error)
+                raise
 
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
+        try:
+            self.close()
+        except WorkspaceError:
+            if exc_type is None:  # else the error already in flight says what went wrong
+                raise
+
+    def _raise_write_error(self, error: duckdb.Error) -> None:
+        """Raise a failed write the user can fix (full disk, read-only) as one line naming
+        the workspace; return for any other error (a bug: its traceback is kept)."""
+        text = str(error)
+        reason = next((r for r in _WRITE_FAILURES if r in text), None)
+        if reason is None:
+            return
+        first = text.splitlines()[0]
+        raise WorkspaceError(
+            f"cannot write to workspace {self.root}: {reason} ({first}); the unfinished step "
+            "was rolled back: make room or make the workspace writable, then run again"
+        ) from error
 
     def _configure(self, memory_limit: str) -> None:
         # Row order is carried by explicit columns (source_line, day); unordered writes are
@@ -356,10 +389,19 @@ class Store:
             self._connection.execute("BEGIN TRANSACTION")
             try:
                 yield Transaction(self._connection)
+            except duckdb.Error as error:
+                with suppress(duckdb.Error):  # a failed write may have ended it already
+                    self._connection.execute("ROLLBACK")
+                self._raise_write_error(error)
+                raise
             except BaseException:
                 self._connection.execute("ROLLBACK")
                 raise
-            self._connection.execute("COMMIT")
+            try:
+                self._connection.execute("COMMIT")
+            except duckdb.Error as error:
+                self._raise_write_error(error)
+                raise
 
     def register(self, name: str, table: object) -> None:
         """Expose an in-memory Arrow table to SQL under `name` (until `unregister`)."""
