@@ -1,11 +1,13 @@
 """Time `run_detection` on a simulated (or given) CERT folder, then one incremental day.
 
     python bench/bench_detect.py --users 1000 --days 500 [--dir FOLDER] [--workdir DIR]
-        [--repeat-last-day N] [--reuse]
+        [--repeat-last-day N] [--reuse [--full]] [--memory-limit SIZE]
 
 Prints: events, full detect seconds, peak RSS (MB), incremental one-day seconds; with
 `--repeat-last-day N`, N more one-day runs of the last day, by stage; with `--reuse` and an
-existing WORKDIR/ws, only those one-day runs (after bringing the workspace up to date).
+existing WORKDIR/ws, only those one-day runs (after bringing the workspace up to date);
+with `--reuse --full`, a full detect of the ingested workspace (up to the day before the last;
+peak RSS of detect alone), then the one-day runs.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from molehunt.ingest import ingest_cert
 from molehunt.score import run_detection
 from molehunt.simulate import SimulationConfig, simulate
 from molehunt.store import Store
+from molehunt.store.database import DEFAULT_MEMORY_LIMIT
 
 
 def main() -> None:
@@ -39,11 +42,19 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="keep an existing workspace in WORKDIR (no ingest)"
     )
+    parser.add_argument(
+        "--full", action="store_true", help="with --reuse: recompute every day (full detect)"
+    )
+    parser.add_argument(
+        "--memory-limit", default=DEFAULT_MEMORY_LIMIT, help="DuckDB's memory cap (e.g. 3GB)"
+    )
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="molehunt-bench-"))
     workspace = work / "ws"
     if args.reuse and (workspace / "molehunt.duckdb").exists():
-        with Store.open(workspace) as store:
+        with Store.open(workspace, memory_limit=args.memory_limit) as store:
+            if args.full:
+                full_detect(store)
             started = time.perf_counter()
             summary = run_detection(store)
             print(f"detect (reused workspace): {time.perf_counter() - started:.1f} s")
@@ -57,7 +68,7 @@ def main() -> None:
         simulate(SimulationConfig(outdir=folder, users=args.users, days=args.days, seed=args.seed))
         print(f"simulate: {time.perf_counter() - started:.1f} s")
     shutil.rmtree(workspace, ignore_errors=True)
-    with Store.open(workspace) as store:
+    with Store.open(workspace, memory_limit=args.memory_limit) as store:
         started = time.perf_counter()
         ingest_cert(store, folder)
         if (folder / "context").is_dir():
@@ -75,6 +86,27 @@ def main() -> None:
         print(f"incremental detect of {summary.days} day: {time.perf_counter() - started:.2f} s")
         for _ in range(args.repeat_last_day):
             repeat_last_day(store)
+
+
+def full_detect(store: Store) -> None:
+    """Recompute every day up to the day before the last (the state is reset first) and print
+    its time and the process's peak RSS (detect alone: nothing was ingested before)."""
+    with store.transaction() as connection:
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS detection_state (key VARCHAR, value VARCHAR)"
+        )
+        connection.execute("DELETE FROM detection_state")
+    last = store.query("SELECT max(time)::DATE FROM events")[0][0]
+    peaks: list[str] = []  # the peak so far as each stage starts: which stage set it
+
+    def mark(stage: str) -> None:
+        peaks.append(f"{stage} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
+
+    started = time.perf_counter()
+    summary = run_detection(store, until=last - timedelta(days=1), progress=mark)
+    print(f"full detect: {time.perf_counter() - started:.1f} s, {summary.user_days:,} user-days")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS: {peak:.0f} MB (peak so far, MB, as each stage began: {', '.join(peaks)})")
 
 
 def repeat_last_day(store: Store) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 import time
@@ -19,9 +20,15 @@ from molehunt.errors import WorkspaceError
 from molehunt.events import EVENT_COLUMNS
 
 DATABASE_FILE = "molehunt.duckdb"
-# DuckDB's own default is 80% of RAM; a bound keeps detection inside its 4 GB budget by
-# spilling to disk instead.
+# The process's memory budget. DuckDB's own default is 80% of RAM; a bound keeps detection
+# inside its 3 GB budget by spilling to disk instead.
 DEFAULT_MEMORY_LIMIT = "3GB"
+# DuckDB's cap is this share of the budget: the process also holds its libraries, Arrow
+# results and model matrices, about 0.4 GB beyond DuckDB's cap at 1,000 people x 500 days
+# (with DuckDB at the whole 3GB, detect peaked at 3,265 MB RSS in the context step).
+DATABASE_SHARE = 0.8
+_UNITS = {"b": 1, "bytes": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS.update({"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40})
 EVENTS_DIR = "events"
 # The main database's migrations; the workbench's own database (cases, audit log, tokens) has
 # its own folder, so that the web workbench can write while `detect` holds the main file's lock.
@@ -134,7 +141,8 @@ class Store:
             root: Workspace folder.
             create: Create the workspace when it does not exist.
             read_only: Open without write access (no migration, no clean-up).
-            memory_limit: DuckDB's memory cap (e.g. '3GB'); larger work spills to
+            memory_limit: The process's memory budget (e.g. '3GB'): DuckDB is capped at
+                `DATABASE_SHARE` of it (the rest is Python's); larger work spills to
                 `<workspace>/.tmp`.
             database: The database file, relative to `root` or absolute (a snapshot copy of
                 the main file, or the workbench's `WORKBENCH_FILE`).
@@ -236,6 +244,10 @@ class Store:
             raise WorkspaceError(
                 f"bad memory limit {memory_limit!r}: expected a size such as 3GB or 500MB"
             ) from error
+        budget = _size_bytes(memory_limit)
+        if budget is not None:
+            share = int(budget * DATABASE_SHARE)
+            self._connection.execute(f"SET memory_limit = '{share}B'")
 
     def _schema_version(self) -> int | None:
         tables = {row[0] for row in self._connection.execute("SHOW TABLES").fetchall()}
@@ -461,6 +473,14 @@ class Store:
         """Re-create the `events` view after batches were committed."""
         with self._lock:
             self._create_events_view()
+
+
+def _size_bytes(text: str) -> int | None:
+    """Return the bytes of a size such as '3GB' or '500 MiB' (None: no known unit)."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", text)
+    if match is None or match.group(2).lower() not in _UNITS:
+        return None
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
 
 
 def _sql_string(text: str) -> str:
