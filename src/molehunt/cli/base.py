@@ -68,7 +68,10 @@ class MolehuntGroup(click.Group):
     envvar="MOLEHUNT_MEMORY_LIMIT",
     default=DEFAULT_MEMORY_LIMIT,
     show_default=True,
-    help="Memory cap of the embedded database (env MOLEHUNT_MEMORY_LIMIT); beyond it, spill.",
+    help=(
+        "Memory budget of the process (env MOLEHUNT_MEMORY_LIMIT); the embedded database "
+        "gets 80% and spills beyond it."
+    ),
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
