@@ -100,9 +100,6 @@ class ScoringConfig:
             reference for detecting a one-unit shift.
         sustained_weight: Points per standard unit of sustained deviation (per channel
             weight, at most `deviation_cap`).
-        sustained_in_memory: Whether sustained-deviation points also enter the decaying
-            memory (else they count on their own day only: the window already sums the
-            recent days).
     """
 
     model_weight: float = 20.0
@@ -141,7 +138,6 @@ class ScoringConfig:
     sustained_days: int = 10
     sustained_slack: float = 0.75
     sustained_weight: float = 5.0
-    sustained_in_memory: bool = False
     deviation_channels: tuple[tuple[str, float], ...] = (
         ("usb_connects", 1.0),
         ("after_hours_usb_connects", 1.0),
@@ -419,15 +415,14 @@ def accumulated_sql(
     only = "" if user is None else f"AND e.user = '{user.replace(chr(39), chr(39) * 2)}'"
     age = "datediff('day', p.day, t.day)"
     # A sustained deviation already sums the recent days; the memory does not sum it again.
-    remembered = "e.evidence" if config.sustained_in_memory else "(e.evidence - e.sustained_score)"
-    unremembered = "0" if config.sustained_in_memory else "t.sustained_score"
     return f"""
         WITH today AS (
             SELECT * FROM daily_evidence e
             WHERE day > {_low(since)} AND day <= DATE '{until.isoformat()}' {only}),
         past AS (
-            SELECT e.user, e.day, {remembered}
-                + ({booster} - 1) * greatest(0, {remembered} - {config.boost_floor!r}) AS boosted
+            SELECT e.user, e.day, e.evidence - e.sustained_score
+                + ({booster} - 1) * greatest(0, e.evidence - e.sustained_score
+                    - {config.boost_floor!r}) AS boosted
             FROM daily_evidence e {join} WHERE e.evidence > 0 {only}),
         summed AS (
             SELECT t.user, t.day,
@@ -440,9 +435,9 @@ def accumulated_sql(
                 AND p.day > t.day - INTERVAL {config.memory_days} DAY
             GROUP BY ALL)
         SELECT t.user, t.day,
-            round(s.decayed + {unremembered} + CASE WHEN t.notice
+            round(s.decayed + t.sustained_score + CASE WHEN t.notice
                 THEN {config.lookback_weight!r} * s.undecayed ELSE 0 END, 9) AS total,
-            round(s.own + {unremembered} + CASE WHEN t.notice
+            round(s.own + t.sustained_score + CASE WHEN t.notice
                 THEN {config.lookback_weight!r} * s.undecayed ELSE 0 END, 9) AS fresh,
             t.rule_score, t.model_score,
             CASE WHEN t.evidence > {config.boost_floor!r} THEN t.booster ELSE 1 END AS booster
