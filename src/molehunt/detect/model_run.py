@@ -23,13 +23,15 @@ def model_columns() -> list[str]:
     """Return the SQL expressions of the model's feature vector, in order.
 
     Deviations from own past and peers (clipped), first-time flags and log counts of the
-    risk-bearing raw features.
+    risk-bearing raw features; features marked `model: false` in `features.yaml` are left out.
 
     Returns:
         SQL expressions over `features`.
     """
     columns: list[str] = []
     for feature in load_features():
+        if not feature.model:
+            continue
         if feature.baseline:
             columns.append(f"least(greatest(coalesce(z_own_{feature.name}, 0), -5), 20)")
             columns.append(f"least(greatest(coalesce(z_peer_{feature.name}, 0), -5), 20)")

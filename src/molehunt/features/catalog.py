@@ -60,6 +60,9 @@ class FeatureDefinition:
             count lies above the person's usual (shrunk toward the peer group while the
             history is short), in standard units of a variance-stabilised count (needs
             `baseline`).
+        model: Whether the unsupervised model's vector includes this feature's columns
+            (`detect/model_run.py`); off for channels many sources lack (print), so a new
+            feature does not change the model's scores on data without it.
     """
 
     name: str
@@ -71,6 +74,7 @@ class FeatureDefinition:
     trend: bool = False
     evidence: bool = True
     deviation: bool = False
+    model: bool = True
 
     def aggregate_sql(self) -> str:
         """Return the SQL aggregate that computes this feature over enriched events."""
