@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from molehunt.ingest.csv_chunk import LINE_COLUMN
+from molehunt.ingest.logs.clock import LocalClock, load_zone
 from molehunt.ingest.logs.common import LogPlan
+from molehunt.ingest.logs.cups import cups_parser
+from molehunt.ingest.logs.directory import IdentityDirectory
 from molehunt.ingest.logs.exchange import exchange_parser
 from molehunt.ingest.logs.postfix import postfix_parser
 from molehunt.ingest.logs.squid import parse_squid
 from molehunt.ingest.logs.zeek import zeek_smtp_parser
 from molehunt.ingest.reader import Chunk
 
+CLOCK = LocalClock(load_zone("Europe/Berlin"), datetime.datetime(2024, 6, 1, tzinfo=datetime.UTC))
+DIRECTORY = IdentityDirectory()
+DIRECTORY.add("account", "bob", ("BOB01", "person", "2006-01-01", ""))
+DIRECTORY.add("host", "pc-1", ("ANN01", "person", "", ""))
 PLANS = {
     "squid": LogPlan("squid", parse_squid),
+    "squid-identities": LogPlan("squid", parse_squid, identities=DIRECTORY),
     "exchange": LogPlan("exchange", exchange_parser()),
     "zeek-smtp": LogPlan("zeek-smtp", zeek_smtp_parser()),
-    "postfix": LogPlan("postfix", postfix_parser(2024)),
+    "postfix": LogPlan("postfix", postfix_parser(CLOCK)),
+    "cups": LogPlan("cups", cups_parser(CLOCK), identities=DIRECTORY),
 }
 SEEDS = [
     b"1157689320.327   2864 10.1.1.1 TCP_MISS/200 10182 GET http://a/ bob DIRECT/1.2.3.4 text/html",
@@ -27,6 +38,10 @@ SEEDS = [
     + b"\t-" * 9,
     b"Jan  2 07:00:00 mx postfix/qmgr[1]: 4F2A1: from=<a@x.org>, size=10, nrcpt=1",
     b'{"message": "4F2A1: from=<a@x.org>, size=10, nrcpt=1", "timestamp": "2024-01-02T00:00:00Z"}',
+    b"1157689320.327   2864 10.1.1.1 TCP_MISS/200 10182 GET http://a/ - DIRECT/1.2.3.4 text/html",
+    b"HP4F bob 12 [04/Mar/2024:08:09:10 +0100] total 14 - 10.1.4.7 Budget 2025.docx A4 one-sided",
+    b"HP4F - 13 [04/Mar/2024:08:09:10] 1 2 acme pc-1 job A4 two-sided-long-edge",
+    b"HP4F bob 13 [04/Mar/2024:08:09:10 +0100] 2 2 acme-123",
 ]
 
 line = st.one_of(
@@ -50,6 +65,6 @@ def test_every_line_is_stored_rejected_or_skipped_once(name: str, lines: list[by
     numbers = sorted([*table.column(LINE_COLUMN).to_pylist(), *(r.line for r in rejects)])
     assert numbers == list(range(1, len(lines) + 1)), "a line was lost or counted twice"
     for reject in rejects:
-        assert reject.reason and not reject.reason.startswith("unparsable " + name + " line ("), (
-            f"parser crashed on line {reject.line}: {reject.reason}"
-        )
+        assert reject.reason and not reject.reason.startswith(
+            f"unparsable {PLANS[name].label} line ("
+        ), f"parser crashed on line {reject.line}: {reject.reason}"

@@ -171,8 +171,8 @@ def test_postfix_queue_line_is_one_message_of_the_sender(store: Store, tmp_path:
 @pytest.mark.parametrize(
     ("account", "expected"),
     [
-        ("OFFSEC\\Alice", {"user": "alice"}),
-        ("alice@offsec.example", {"user": "alice"}),
+        ("OFFSEC\\Alice", {"user": "alice", "_account": "OFFSEC\\Alice"}),
+        ("alice@offsec.example", {"user": "alice", "_account": "alice@offsec.example"}),
         ("FS01$", Skip("machine account")),
         ("NT AUTHORITY\\SYSTEM", Skip("service account 'SYSTEM'")),
         ("-", Skip("no account name")),

@@ -70,7 +70,7 @@ EXPECTED: dict[str, tuple[tuple[int, int, int, int], dict[str, int]]] = {
             "Security event 4656: object type Process, not a file": 1,
             "Security event 4663: object type Process, not a file": 1,
             "Security event 4673 not used": 1,
-            "Security event 4688 not used": 1,
+            "Security event 4688: machine account": 1,
         },
     ),
     "windows-evtx/security_4663-file-access-browser-creds_sbousseaden_GPL3.evtx": (
@@ -79,11 +79,11 @@ EXPECTED: dict[str, tuple[tuple[int, int, int, int], dict[str, int]]] = {
     ),
     "windows-evtx/security_5145-share-file-access_mdecrevoisier.evtx": ((349, 349, 0, 0), {}),
     "windows-evtx/security_6416-4656-4688-4648_systemnightmare_mdecrevoisier.evtx": (
-        (53, 3, 0, 50),
+        (53, 5, 0, 48),
         {
             "Security event 4658 not used": 20,
             "Security event 4690 not used": 10,
-            "Security event 4688 not used": 7,
+            "Security event 4688: machine account": 5,
             "Security event 4656: object type Key, not a file": 6,
             "Security event 4656: object type Security, not a file": 2,
             "Security event 4656: machine account": 2,
@@ -94,7 +94,7 @@ EXPECTED: dict[str, tuple[tuple[int, int, int, int], dict[str, int]]] = {
     "windows-evtx/security_6416-new-external-device_4674_mdecrevoisier.evtx": (
         (6, 0, 0, 6),
         {
-            "Security event 4688 not used": 3,
+            "Security event 4688: machine account": 3,
             "Security event 4674 not used": 2,
             "Security event 6416: machine account": 1,
         },
@@ -151,7 +151,7 @@ EXPECTED: dict[str, tuple[tuple[int, int, int, int], dict[str, int]]] = {
         },
     ),
     "windows-evtx/system_2017-2018_omerbenamram-evtx.evtx": (
-        (1881, 0, 0, 1881),
+        (1881, 7, 0, 1874),
         {
             "System event 16 not used": 394,
             "System event 1 not used": 211,
@@ -161,7 +161,7 @@ EXPECTED: dict[str, tuple[tuple[int, int, int, int], dict[str, int]]] = {
             "System event 44 not used": 137,
             "System event 43 not used": 119,
             "System event 19 not used": 116,
-            "System event 7045 not used": 57,
+            "System event 7045: installed by service account 'SYSTEM'": 50,
             "System event 18 not used": 35,
             "System event 28 not used": 32,
             "System event 6 not used": 26,
@@ -242,6 +242,7 @@ STORED_BY_EVENT_ID: dict[str, dict[int, int]] = {
     "windows-evtx/security_6416-4656-4688-4648_systemnightmare_mdecrevoisier.evtx": {
         4648: 1,
         4656: 2,
+        4688: 2,
     },
     "windows-evtx/security_logon-logoff_2016-2017_omerbenamram-evtx.evtx": {
         4624: 88,
@@ -249,6 +250,7 @@ STORED_BY_EVENT_ID: dict[str, dict[int, int]] = {
         4647: 36,
     },
     "windows-evtx/sysmon_2017-2018_trailing-bad-chunk_omerbenamram-evtx.evtx": {1: 18},
+    "windows-evtx/system_2017-2018_omerbenamram-evtx.evtx": {7045: 7},
 }
 
 FORMATS = {

@@ -70,8 +70,12 @@ def _print_ingest(obj: Context, report: IngestReport, as_json: bool) -> None:
             "stored": f.stored,
             "rejected": f.rejected,
             **(
-                {"skipped": f.skipped, "skip_reasons": dict(f.skip_reasons)}
-                if f.layout in _LOG_LAYOUTS
+                {
+                    "skipped": f.skipped,
+                    "skip_reasons": dict(f.skip_reasons),
+                    **({"notes": list(f.notes)} if f.notes else {}),
+                }
+                if f.layout in LOG_FORMATS
                 else {}
             ),
         }
@@ -139,6 +143,9 @@ def _print_ingest(obj: Context, report: IngestReport, as_json: bool) -> None:
             if len(items) > _SHOWN_REASONS:
                 shown += f"; {len(items) - _SHOWN_REASONS} more reasons (--json lists them)"
             obj.console.print(f"skipped in {_short(Path(row['path']))}: {shown}")
+    for row in rows:
+        for note in row.get("notes") or ():
+            obj.console.print(f"{_short(Path(row['path']))}: {note}")
     for item in skipped:
         obj.console.print(f"skipped {item['path']}: {item['reason']}")
     if report.rejected:
@@ -148,7 +155,6 @@ def _print_ingest(obj: Context, report: IngestReport, as_json: bool) -> None:
         )
 
 
-_LOG_LAYOUTS = ("evtx", "squid", "exchange", "zeek-smtp", "postfix")
 _SHOWN_REASONS = 6
 
 
@@ -193,21 +199,50 @@ def ingest_events_command(obj: Context, files: tuple[Path, ...], as_json: bool) 
     show_default=True,
     help="The files' format; auto tells it from each file's first bytes.",
 )
+@click.option(
+    "--timezone",
+    default="UTC",
+    show_default=True,
+    help="IANA zone of local times without an offset (Postfix syslog, CUPS).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the per-file counts as JSON.")
 @pass_context
 def ingest_logs_command(
-    obj: Context, paths: tuple[Path, ...], log_format: str, as_json: bool
+    obj: Context, paths: tuple[Path, ...], log_format: str, timezone: str, as_json: bool
 ) -> None:
-    """Ingest native logs: Windows EVTX, Squid, Exchange tracking, Zeek smtp, Postfix.
+    """Ingest native logs: Windows EVTX, Squid, Exchange, Zeek smtp, Postfix, CUPS.
 
     Records a format carries that molehunt does not use (other event ids, machine accounts,
     sessions without a message) are counted as skipped, with their reasons (docs/logs.md).
+    Accounts, SIDs and addresses are mapped to people through the identity map
+    (`molehunt ingest identities`) and LDAP snapshots ingested before.
     """
     from molehunt.ingest.logs import ingest_logs
 
     with obj.open_store() as store, _progress(obj, list(paths)) as progress:
-        report = ingest_logs(store, list(paths), log_format, progress)
+        report = ingest_logs(store, list(paths), log_format, progress, timezone)
     _print_ingest(obj, report, as_json)
+
+
+@ingest.command("identities")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@pass_context
+def ingest_identities_command(obj: Context, file: Path, as_json: bool) -> None:
+    """Replace the identity map: accounts, SIDs, e-mail, hosts, IP ranges -> people.
+
+    CSV columns: person (required), account, sid, email, host, ip, valid_from, valid_to,
+    kind (person, service or machine); several values in a cell are separated by ';'.
+    Ingest it before the logs it should resolve (docs/logs.md).
+    """
+    from molehunt.ingest.logs.identity_map import ingest_identities
+
+    with obj.open_store() as store:
+        count, people = ingest_identities(store, file)
+    if as_json:
+        click.echo(json.dumps({"path": str(file), "identities": count, "people": people}))
+        return
+    obj.console.print(f"{count:,} identities of {people:,} people from {file}")
 
 
 @ingest.command("context")

@@ -10,6 +10,8 @@ from rich.table import Table
 from molehunt.cli.base import Context, main, pass_context
 from molehunt.store.status import workspace_status
 
+_SHOWN_UNMAPPED = 20
+
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
@@ -46,6 +48,17 @@ def status(obj: Context, as_json: bool) -> None:
         f"context: {context['documents']:,} documents, {context['clearances']:,} clearances, "
         f"{context['hr_events']:,} HR events, {context['travel']:,} trips"
     )
+    identities = summary["identities"]
+    unmapped = identities["unmapped"]
+    if unmapped or identities["mapped"]:
+        console.print(
+            f"identity map: {identities['mapped']:,} identities; unmapped identities in native "
+            f"logs: {len(unmapped):,} ({sum(row['events'] for row in unmapped):,} events)"
+        )
+        for row in unmapped[:_SHOWN_UNMAPPED]:
+            console.print(f"  {row['events']:>10,}  {row['identity']}")
+        if len(unmapped) > _SHOWN_UNMAPPED:
+            console.print(f"  ... {len(unmapped) - _SHOWN_UNMAPPED:,} more (--json lists all)")
     console.print(f"sources: {len(summary['sources'])}; rejects: {summary['rejects']['total']:,}")
     for row in summary["rejects"]["by_reason"]:
         console.print(f"  {row['rows']:>10,}  {row['reason']}")

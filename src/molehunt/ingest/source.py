@@ -83,6 +83,7 @@ class FileReport:
         skipped: Well-formed lines or records molehunt does not use (read == stored +
             rejected + skipped).
         skip_reasons: (reason, count) for the skipped lines, most frequent first.
+        notes: How the file was read where that is a choice (time zone, inferred year).
     """
 
     path: Path
@@ -94,6 +95,7 @@ class FileReport:
     status: str
     skipped: int = 0
     skip_reasons: tuple[tuple[str, int], ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 def read_head(path: Path, lines: int = 2, limit: int = 1 << 20) -> list[bytes]:

@@ -10,6 +10,9 @@ from molehunt.store import Store
 def workspace_status(store: Store) -> dict[str, Any]:
     """Summarise the workspace: sources, rows per channel, date range, users, rejects.
 
+    `identities.unmapped` lists the users of native-log events that are no person of the
+    identity map or of an LDAP snapshot, with their event counts (most events first).
+
     Args:
         store: The workspace.
 
@@ -39,6 +42,16 @@ def workspace_status(store: Store) -> dict[str, Any]:
     people = store.query(
         "SELECT count(DISTINCT user_id), count(DISTINCT month), min(month), max(month) FROM people"
     )[0]
+    # Native-log users that neither the identity map nor an LDAP snapshot knows as a person.
+    unmapped = store.query_dicts(
+        'SELECT e."user" AS identity, count(*) AS events, '
+        "strftime(min(e.time), '%Y-%m-%dT%H:%M:%S') AS first, "
+        "strftime(max(e.time), '%Y-%m-%dT%H:%M:%S') AS last FROM events e "
+        "WHERE e.source_id IN (SELECT source_id FROM sources WHERE kind = 'logs') "
+        "AND e.\"user\" NOT IN (SELECT person FROM identities WHERE kind = 'person') "
+        'AND lower(e."user") NOT IN (SELECT lower(user_id) FROM people) '
+        "GROUP BY 1 ORDER BY 2 DESC, 1"
+    )
     return {
         "workspace": str(store.root),
         "events": totals[0],
@@ -59,5 +72,9 @@ def workspace_status(store: Store) -> dict[str, Any]:
             for table in ("documents", "clearances", "hr_events", "travel")
         },
         "rejects": {"total": sum(r["rows"] for r in rejects), "by_reason": rejects},
+        "identities": {
+            "mapped": store.query("SELECT count(*) FROM identities")[0][0],
+            "unmapped": unmapped,
+        },
         "sources": sources,
     }

@@ -1,4 +1,4 @@
-"""`molehunt ingest logs`: native logs (EVTX, Squid, Exchange, Zeek smtp, Postfix) as events.
+"""`molehunt ingest logs`: native logs (EVTX, Squid, Exchange, Zeek, Postfix, CUPS) as events.
 
 Each format maps its records to the event schema (docs/logs.md); the resumable,
 reject-keeping file ingest (`molehunt.ingest.source`) does the rest, so every file reports
@@ -7,14 +7,18 @@ read = stored + rejected + skipped, and a re-ingest adds nothing.
 
 from __future__ import annotations
 
-import datetime
+import dataclasses
 import json
 import re
 from pathlib import Path
 
 from molehunt.errors import IngestError
 from molehunt.ingest.cert import IngestReport
+from molehunt.ingest.logs.clock import DEFAULT_TIMEZONE, LocalClock, load_zone
 from molehunt.ingest.logs.common import LogPlan
+from molehunt.ingest.logs.cups import LINE as _CUPS_LINE
+from molehunt.ingest.logs.cups import cups_parser
+from molehunt.ingest.logs.directory import IdentityDirectory
 from molehunt.ingest.logs.evtx import MAGIC, evtx_chunks, parse_evtx_line
 from molehunt.ingest.logs.exchange import exchange_parser, fields_from_header
 from molehunt.ingest.logs.postfix import postfix_parser
@@ -24,7 +28,7 @@ from molehunt.ingest.reader import open_binary
 from molehunt.ingest.source import ChunkSource, Progress, ingest_file, read_head
 from molehunt.store import Store
 
-FORMATS: tuple[str, ...] = ("auto", "evtx", "squid", "zeek-smtp", "exchange", "postfix")
+FORMATS: tuple[str, ...] = ("auto", "evtx", "squid", "zeek-smtp", "exchange", "postfix", "cups")
 """Values of `--format`; 'auto' tells them apart by their first bytes."""
 
 _SQUID = re.compile(rb"^\d{9,10}\.\d{3} +\d+ \S+ \S+/\d{3} ")
@@ -54,6 +58,8 @@ def detect_format(path: Path) -> str:
         return "exchange"
     if _SYSLOG_POSTFIX.match(first):
         return "postfix"
+    if _CUPS_LINE.match(first.decode("utf-8", errors="replace")):
+        return "cups"
     if first.startswith(b"{"):
         try:
             value = json.loads(first)
@@ -67,8 +73,13 @@ def detect_format(path: Path) -> str:
     )
 
 
-def plan_for(path: Path, log_format: str) -> tuple[LogPlan, ChunkSource | None]:
+def plan_for(
+    path: Path, log_format: str, timezone: str = DEFAULT_TIMEZONE
+) -> tuple[LogPlan, ChunkSource | None]:
     """Return the plan (and, for EVTX, the record source) that reads `path` as `log_format`.
+
+    `timezone` (an IANA name) is the zone of local times without an offset (Postfix syslog,
+    CUPS page_log written without one).
 
     Raises:
         IngestError: `log_format` is unknown.
@@ -85,8 +96,11 @@ def plan_for(path: Path, log_format: str) -> tuple[LogPlan, ChunkSource | None]:
             "zeek-smtp", zeek_smtp_parser(zeek_fields(read_head(path, 12))), "email"
         ), None
     if log_format == "postfix":
-        year = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.UTC).year
-        return LogPlan("postfix", postfix_parser(year), channel="email"), None
+        clock = LocalClock.for_file(path, timezone)
+        return LogPlan("postfix", postfix_parser(clock), channel="email"), None
+    if log_format == "cups":
+        clock = LocalClock.for_file(path, timezone)
+        return LogPlan("cups", cups_parser(clock), channel="print"), None
     raise IngestError(f"unknown log format '{log_format}' (expected one of {', '.join(FORMATS)})")
 
 
@@ -103,9 +117,16 @@ def _files(path: Path) -> list[Path]:
 
 
 def ingest_logs(
-    store: Store, paths: list[Path], log_format: str = "auto", progress: Progress | None = None
+    store: Store,
+    paths: list[Path],
+    log_format: str = "auto",
+    progress: Progress | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> IngestReport:
     """Ingest native log files (or folders of them).
+
+    Identities are resolved through the workspace's identity map and LDAP snapshots
+    (`directory.py`) as they are when the file is ingested.
 
     Args:
         store: The workspace.
@@ -113,13 +134,17 @@ def ingest_logs(
             format are listed as skipped).
         log_format: One of FORMATS.
         progress: Called after every committed chunk.
+        timezone: IANA zone of local times that carry no offset (Postfix, CUPS).
 
     Returns:
-        What happened to each file: read = stored + rejected + skipped.
+        What happened to each file: read = stored + rejected + skipped; files whose times
+        were read in `timezone` or had their year inferred say so in `notes`.
 
     Raises:
         IngestError: A path is missing, or a named file's format cannot be told.
+        ConfigError: `timezone` is not an IANA zone name.
     """
+    load_zone(timezone)
     if log_format not in FORMATS:
         raise IngestError(
             f"unknown log format '{log_format}' (expected one of {', '.join(FORMATS)})"
@@ -139,10 +164,22 @@ def ingest_logs(
                     report.skipped.append((path, str(error).split(": ", 1)[-1]))
                     continue
                 raise
+    directory = IdentityDirectory.load(store)
     for path, found in work:
-        plan, chunks = plan_for(path, found)
-        report.files.append(ingest_file(store, path, "logs", plan, progress, chunks))
+        plan, chunks = plan_for(path, found, timezone)
+        done = ingest_file(store, path, "logs", plan.with_identities(directory), progress, chunks)
+        note = _time_note(path, found, timezone)
+        report.files.append(dataclasses.replace(done, notes=(note,)) if note else done)
     return report
+
+
+def _time_note(path: Path, log_format: str, timezone: str) -> str:
+    if log_format == "postfix":
+        return LocalClock.for_file(path, timezone).describe("syslog times (no zone, no year)")
+    if log_format == "cups":
+        zone = load_zone(timezone).key
+        return f"times without a zone offset (CUPS writes one by default) read as {zone}"
+    return ""
 
 
 __all__ = ["FORMATS", "detect_format", "ingest_logs"]

@@ -8,16 +8,21 @@ use, so the SQL mapping, the reject-keeping and the resumable commits are the sa
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from molehunt.ingest.csv_chunk import LINE_COLUMN, LineReject
 from molehunt.ingest.jsonl import INPUT_FIELDS, JsonLinesPlan
 from molehunt.ingest.reader import Chunk
+
+if TYPE_CHECKING:
+    from molehunt.ingest.logs.directory import IdentityDirectory
 
 Event = dict[str, str | None]
 """Event fields (docs/events.md) as strings; `time` ISO 8601 UTC; missing fields are None."""
@@ -69,11 +74,14 @@ def account_user(name: str | None, domain: str | None = None) -> Parsed:
         domain: A separate domain field (Windows events), if any.
 
     Returns:
-        {'user': id} as an `Event` fragment, or a `Skip` saying which kind of account it was.
+        {'user': id, '_account': the account as written (with its domain)} as an `Event`
+        fragment, or a `Skip` saying which kind of account it was.
     """
-    text = (name or "").strip()
+    written = text = (name or "").strip()
     if "\\" in text:
         domain, text = text.rsplit("\\", 1)
+    elif domain and domain.strip() and text:
+        written = f"{domain.strip()}\\{text}"
     if "@" in text:
         text = text.split("@", 1)[0]
     lowered = text.lower()
@@ -85,7 +93,7 @@ def account_user(name: str | None, domain: str | None = None) -> Parsed:
         return Skip("machine account")
     if (domain or "").strip().lower() in _SERVICE_DOMAINS or lowered.startswith(("dwm-", "umfd-")):
         return Skip(f"service account '{text}'")
-    return {"user": lowered}
+    return {"user": lowered, "_account": written}
 
 
 def epoch_iso(text: str) -> str | None:
@@ -125,9 +133,11 @@ class LogPlan:
     """Split and map plan for one log file (implements `FilePlan`).
 
     Args:
-        label: The format (squid, exchange, zeek-smtp, postfix, evtx).
+        label: The format (squid, exchange, zeek-smtp, postfix, evtx, cups, ...).
         parse: The format's line parser.
-        channel: What the file holds, for the report (http, email, windows).
+        channel: What the file holds, for the report (http, email, windows, print).
+        identities: The directory that maps the records' identities to people (None: the
+            lower-cased account name is the user, and records without one are skipped).
     """
 
     label: str
@@ -136,6 +146,7 @@ class LogPlan:
     table: str = "events"
     part: str = ""
     header_lines: int = 0
+    identities: IdentityDirectory | None = field(default=None, compare=False, repr=False)
 
     def split(self, chunk: Chunk) -> tuple[pa.Table, list[LineReject]]:
         """Parse each line into event fields; skips and rejects carry the line number."""
@@ -145,6 +156,8 @@ class LogPlan:
         for number, raw in chunk.numbered_lines():
             try:
                 parsed = self.parse(raw)
+                if isinstance(parsed, dict):
+                    parsed = resolve_event(parsed, self.identities)
             except Exception as error:  # noqa: BLE001 - a parser bug must not lose the line
                 parsed = Reject(f"unparsable {self.label} line ({type(error).__name__}: {error})")
             if isinstance(parsed, Skip | Reject):
@@ -161,7 +174,10 @@ class LogPlan:
         lines: list[int] = []
         for number, event in events:
             joined = joins.get(event.get("_join") or "")
-            if joined:
+            if joined and event.get("channel") == "print":
+                # CUPS per-page lines: the later pages' copies add to the job's page count.
+                event = _join_pages(event, joined)
+            elif joined:
                 recipients = ";".join(dict.fromkeys(joined))
                 event = {**event, "object": recipients, "recipients_to": recipients}
             for name in INPUT_FIELDS:
@@ -171,6 +187,31 @@ class LogPlan:
         arrays[LINE_COLUMN] = pa.array(lines, pa.int64())
         return pa.table(arrays), rejects
 
+    def with_identities(self, identities: IdentityDirectory | None) -> LogPlan:
+        """The same plan, resolving identities through `identities`."""
+        return dataclasses.replace(self, identities=identities)
+
     def queries(self, source_id: int, relation: str) -> tuple[str, str]:
         """The JSON Lines mapping: string fields cast to event columns, with reject reasons."""
         return JsonLinesPlan().queries(source_id, relation)
+
+
+def _join_pages(event: Event, joined: list[str]) -> Event:
+    # Per-page print logs (CUPS 1.x page_log): the job's first page line is the event and the
+    # later page lines add their copies to its page count.
+    pages = int(event.get("attachment_count") or "0") + sum(int(value) for value in joined)
+    return {**event, "attachment_count": str(pages)}
+
+
+def resolve_event(event: Event, directory: IdentityDirectory | None) -> Event | Skip:
+    """Resolve an event's identity through `directory` (`directory.py`).
+
+    Without a directory (or an empty one) the event keeps the log's account name, and a
+    record that names nobody (a proxy request without a user name) is skipped with the
+    parser's `_skip` reason.
+    """
+    if directory is not None and not directory.is_empty():
+        return directory.resolve(event)
+    if event.get("user"):
+        return event
+    return Skip(event.get("_skip") or "no user name")

@@ -3,16 +3,15 @@
 Lines are syslog (`Mon DD HH:MM:SS host postfix/qmgr[pid]: QUEUEID: from=<a@b>, size=N,
 nrcpt=N (queue active)`, or with an ISO 8601 timestamp) or JSON objects with a `message`
 field (the body after the syslog prefix) and an optional `timestamp`. Syslog times carry no
-year and no zone: they are taken as UTC in the file's modification year.
+year and no zone: `LocalClock` reads them in the `--timezone` zone and the file's year.
 """
 
 from __future__ import annotations
 
-import datetime
-import functools
 import json
 import re
 
+from molehunt.ingest.logs.clock import LocalClock
 from molehunt.ingest.logs.common import LineParser, Parsed, Reject, Skip, account_user, decode_line
 
 _SYSLOG = re.compile(
@@ -25,17 +24,8 @@ _QUEUED = re.compile(
 _DELIVERED = re.compile(r"^(?P<qid>[0-9A-Za-z]+): to=<(?P<to>[^>]+)>, .*\bstatus=\w+")
 
 
-@functools.lru_cache(maxsize=4096)
-def _bsd_time(text: str, year: int) -> str | None:
-    try:
-        moment = datetime.datetime.strptime(f"{year} {' '.join(text.split())}", "%Y %b %d %H:%M:%S")
-    except ValueError:
-        return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def postfix_parser(year: int) -> LineParser:
-    """Return a parser for Postfix lines; `year` completes syslog times that lack one.
+def postfix_parser(clock: LocalClock) -> LineParser:
+    """Return a parser for Postfix lines; `clock` reads syslog times (zone, missing year).
 
     A qmgr `from=<...>, size=N, nrcpt=N` line becomes one `send` event of the sender; the
     delivery lines (`QUEUEID: to=<...>, ..., status=...`) of the same host and queue id in the
@@ -59,7 +49,11 @@ def postfix_parser(year: int) -> LineParser:
                 return Reject("expected a JSON object with a 'message' string")
             body = value["message"]
             stamp = value.get("timestamp")
-            time = str(stamp) if stamp else None
+            time = None
+            if stamp:
+                time = clock.iso(str(stamp))
+                if time is None:
+                    return Reject(f"unparsable timestamp '{str(stamp)[:40]}' (expected ISO 8601)")
         else:
             match = _SYSLOG.match(text)
             if match is None:
@@ -67,9 +61,12 @@ def postfix_parser(year: int) -> LineParser:
                     "not a syslog line (expected 'Mon DD HH:MM:SS host program[pid]: ...')"
                 )
             body, host, program = match["body"], match["host"], match["program"]
-            time = match["iso"] or _bsd_time(match["bsd"], year)
+            if match["iso"]:
+                time = clock.iso(match["iso"])
+            else:
+                time = clock.parse(" ".join(match["bsd"].split()), "%b %d %H:%M:%S")
             if time is None:
-                return Reject(f"unparsable syslog time '{match['bsd']}'")
+                return Reject(f"unparsable syslog time '{match['bsd'] or match['iso']}'")
             if not program.startswith("postfix"):
                 return Skip(f"not a postfix program ({program})")
         queued = _QUEUED.match(body)

@@ -6,13 +6,26 @@ separated, time in epoch seconds with milliseconds (UTC).
 
 from __future__ import annotations
 
-from molehunt.ingest.logs.common import Parsed, Reject, Skip, account_user, decode_line, epoch_iso
+from molehunt.ingest.logs.common import (
+    Event,
+    Parsed,
+    Reject,
+    Skip,
+    account_user,
+    decode_line,
+    epoch_iso,
+)
 
 _UPLOAD_METHODS = {"POST", "PUT"}
+_NO_USER = "no proxy user name (client address only)"
 
 
 def parse_squid(raw: bytes) -> Parsed:
-    """Map one native access.log line to an http event (visit, or upload for POST/PUT)."""
+    """Map one native access.log line to an http event (visit, or upload for POST/PUT).
+
+    A request without a user name carries the client address (`_ip`) so an identity map
+    can attribute it; unattributed, it is skipped.
+    """
     text = decode_line(raw)
     if isinstance(text, Reject):
         return text
@@ -27,11 +40,12 @@ def parse_squid(raw: bytes) -> Parsed:
         )
     if not size.isdigit():
         return Reject(f"bytes '{size[:40]}' is not a whole number")
-    if user == "-":
-        return Skip("no proxy user name (client address only)")
-    who = account_user(user)
-    if isinstance(who, Skip | Reject):
-        return who
+    who: Event = {"user": None, "_ip": client, "_skip": _NO_USER}
+    if user != "-":
+        named = account_user(user)
+        if isinstance(named, Skip | Reject):
+            return named
+        who = named
     return {
         **who,
         "time": time,

@@ -1,0 +1,287 @@
+"""Windows events -> molehunt events: the one event-id mapping every Windows source shares.
+
+EVTX files (`evtx.py`) and exported events (XML, Winlogbeat JSON) all become the same dict
+shape, the `evtx` package's JSON rendering of the event XML:
+
+    {"System": {"EventID": 4624, "Channel": "Security", "Computer": "PC1",
+                "Provider": {"#attributes": {"Name": "..."}},
+                "TimeCreated": {"#attributes": {"SystemTime": "2024-01-02T03:04:05.1234567Z"}},
+                "Security": {"#attributes": {"UserID": "S-1-5-21-..."}}},
+     "EventData": {"TargetUserName": "alice", ...}}      (or "UserData": {"<Element>": {...}})
+
+and `map_record` turns that into an event, a skip or a reject. The table of event ids is in
+docs/logs.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from molehunt.ingest.logs.common import (
+    Parsed,
+    Reject,
+    Skip,
+    account_user,
+)
+
+_LOGON = {4624: "logon", 4634: "logoff", 4647: "logoff", 4648: "logon"}
+_FILE = {4656, 4663, 5145}
+_SYSMON = "Microsoft-Windows-Sysmon"
+_PRINT_CHANNEL = "Microsoft-Windows-PrintService/Operational"
+# Well-known SIDs of the local service accounts (SYSTEM, LOCAL SERVICE, NETWORK SERVICE).
+_SERVICE_SIDS = {"S-1-5-18": "SYSTEM", "S-1-5-19": "LOCAL SERVICE", "S-1-5-20": "NETWORK SERVICE"}
+# Device setup classes and compatible ids of removable storage (6416): USB mass storage
+# (class 08h, USBSTOR), disks, CD/DVD drives, portable devices (phones, cameras: WPD).
+_REMOVABLE_CLASSES = {"diskdrive", "cdrom", "wpd", "volume", "floppydisk", "tapedrive"}
+_REMOVABLE_IDS = ("USBSTOR", "USB\\CLASS_08", "SBP2\\", "GENDISK", "GENCDROM", "WPDBUSENUM")
+
+
+def text_of(value: object) -> str:
+    """The text of a rendered XML value: a string, a number, or an element's `#text`."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return text_of(value.get("#text"))
+    return str(value).strip()
+
+
+def _attribute(element: object, name: str) -> str:
+    if not isinstance(element, dict):
+        return ""
+    return text_of((element.get("#attributes") or {}).get(name))
+
+
+def event_data(event: dict[str, Any]) -> dict[str, Any]:
+    """Return an event's named data: `EventData`, or the one element inside `UserData`."""
+    data = event.get("EventData") or event.get("UserData") or {}
+    if not isinstance(data, dict):
+        return {}
+    if "EventData" not in event:
+        # UserData wraps its fields in one provider-defined element (DocumentPrinted, ...).
+        inner = [value for key, value in data.items() if key != "#attributes"]
+        if len(inner) == 1 and isinstance(inner[0], dict):
+            return inner[0]
+    return data
+
+
+def record_time(system: dict[str, Any]) -> str | Reject:
+    """`TimeCreated/@SystemTime` (UTC) truncated to microseconds, or why there is none."""
+    stamp = _attribute(system.get("TimeCreated"), "SystemTime")
+    if not stamp:
+        return Reject("record has no TimeCreated")
+    if stamp.startswith("1601-01-01"):
+        return Reject("time 1601-01-01 (FILETIME 0: the record carries no time)")
+    date, _, rest = stamp.partition("T")
+    if not rest:
+        date, _, rest = stamp.partition(" ")
+    clock, _, fraction = rest.rstrip("Z").partition(".")
+    return f"{date}T{clock}.{fraction[:6] or '0'}Z"
+
+
+def map_record(event: dict[str, Any], record: object) -> Parsed:
+    """Map one Windows event (the shape in the module docstring) to an event row.
+
+    Args:
+        event: The event.
+        record: Its record number (EventRecordID or ordinal) for the event id.
+
+    Returns:
+        An event; a `Skip` naming the channel and event id for what molehunt does not use;
+        a `Reject` for a record without an event id or time.
+    """
+    system: dict[str, Any] = event.get("System") or {}
+    try:
+        event_id = int(text_of(system.get("EventID")))
+    except ValueError:
+        return Reject("record has no numeric EventID")
+    channel = text_of(system.get("Channel"))
+    provider = _attribute(system.get("Provider"), "Name")
+    sysmon = provider.startswith(_SYSMON) or channel.startswith(_SYSMON)
+    where = "Sysmon" if sysmon else channel or provider
+    security_sid = _attribute(system.get("Security"), "UserID")
+    mapped = _map(event_id, sysmon, channel, event_data(event), security_sid)
+    if mapped is None:
+        return Skip(f"{where} event {event_id} not used")
+    if isinstance(mapped, Skip | Reject):
+        return Skip(f"{where} event {event_id}: {mapped.reason}")
+    time = record_time(system)
+    if isinstance(time, Reject):
+        return time
+    computer = text_of(system.get("Computer"))
+    return {
+        "host": computer or None,
+        **mapped,
+        "event_id": f"{computer}:{channel}:{record}:{event_id}",
+        "time": time,
+    }
+
+
+def _get(data: dict[str, Any], name: str) -> str:
+    value = text_of(data.get(name))
+    return "" if value == "-" else value
+
+
+def _access_action(mask_text: str) -> str:
+    try:
+        mask = int(mask_text, 16)
+    except ValueError:
+        return "open"
+    if mask & 0x10000:  # DELETE
+        return "delete"
+    if mask & 0x6:  # WriteData / AppendData
+        return "write"
+    return "open"
+
+
+def _who(data: dict[str, Any], prefix: str) -> Parsed:
+    who = account_user(_get(data, f"{prefix}UserName"), _get(data, f"{prefix}DomainName"))
+    if isinstance(who, dict) and _get(data, f"{prefix}UserSid"):
+        who["_sid"] = _get(data, f"{prefix}UserSid")
+    return who
+
+
+def _map(
+    event_id: int, sysmon: bool, channel: str, data: dict[str, Any], security_sid: str
+) -> Parsed | None:
+    if sysmon:
+        return _map_sysmon(event_id, data)
+    if channel == _PRINT_CHANNEL:
+        return _map_print(event_id, data, security_sid) if event_id == 307 else None
+    if channel == "System":
+        return _map_service(data, security_sid) if event_id == 7045 else None
+    if channel != "Security":
+        return None
+    if event_id in _LOGON:
+        who = _who(data, "Subject" if event_id == 4648 else "Target")
+        if not isinstance(who, dict):
+            return who
+        detail = f"logon type {_get(data, 'LogonType')}" if _get(data, "LogonType") else None
+        if event_id == 4648:
+            target = f"{_get(data, 'TargetDomainName')}\\{_get(data, 'TargetUserName')}"
+            detail = f"explicit credentials {target} to {_get(data, 'TargetServerName')}"
+        return {**who, "channel": "logon", "action": _LOGON[event_id], "object": detail}
+    if event_id in _FILE:
+        return _map_file(event_id, data)
+    if event_id == 6416:
+        return _map_device(data)
+    if event_id == 4688:
+        who = _who(data, "Subject")
+        if not isinstance(who, dict):
+            return who
+        return {
+            **who,
+            "channel": "process",
+            "action": "start",
+            "object": _get(data, "NewProcessName") or None,
+            "content": _get(data, "CommandLine") or None,
+        }
+    return None
+
+
+def _map_sysmon(event_id: int, data: dict[str, Any]) -> Parsed | None:
+    if event_id == 1:
+        who = account_user(_get(data, "User"))
+        if not isinstance(who, dict):
+            return who
+        return {
+            **who,
+            "channel": "process",
+            "action": "start",
+            "object": _get(data, "Image") or None,
+            "content": _get(data, "CommandLine") or None,
+        }
+    if event_id == 11:
+        if not _get(data, "User"):
+            return Skip("no User field (Sysmon schema before 4.x)")
+        who = account_user(_get(data, "User"))
+        if not isinstance(who, dict):
+            return who
+        return {**who, "channel": "file", "action": "write", "object": _get(data, "TargetFilename")}
+    return None
+
+
+def _map_file(event_id: int, data: dict[str, Any]) -> Parsed:
+    if _get(data, "ObjectType") != "File":
+        return Skip(f"object type {_get(data, 'ObjectType') or '(none)'}, not a file")
+    who = _who(data, "Subject")
+    if not isinstance(who, dict):
+        return who
+    path = _get(data, "ObjectName")
+    if event_id == 5145:
+        path = f"{_get(data, 'ShareName')}\\{_get(data, 'RelativeTargetName')}".rstrip("\\")
+    mask = _get(data, "AccessMask")
+    return {
+        **who,
+        "channel": "file",
+        "action": _access_action(mask),
+        "object": path or None,
+        "content": f"access mask {mask}" if mask else None,
+    }
+
+
+def is_removable_storage(data: dict[str, Any]) -> bool:
+    """Tell whether a 6416 device is removable storage, by its class name and device ids."""
+    if _get(data, "ClassName").lower() in _REMOVABLE_CLASSES:
+        return True
+    ids = " ".join(_get(data, name) for name in ("DeviceId", "CompatibleIds")).upper()
+    return any(marker in ids for marker in _REMOVABLE_IDS)
+
+
+def _map_device(data: dict[str, Any]) -> Parsed:
+    who = _who(data, "Subject")
+    if not isinstance(who, dict):
+        return who
+    kind = _get(data, "ClassName")
+    if not is_removable_storage(data):
+        return Skip(f"device class {kind or '(none)'} is not removable storage")
+    name = _get(data, "DeviceDescription") or _get(data, "DeviceId")
+    return {
+        **who,
+        "channel": "device",
+        "action": "connect",
+        "object": f"{kind}: {name}" if kind else name or None,
+        "content": _get(data, "DeviceId") or None,
+    }
+
+
+def _map_service(data: dict[str, Any], security_sid: str) -> Parsed:
+    # 7045 names no account of the installer, only its SID in System/Security/@UserID.
+    sid = security_sid.upper()
+    if sid in _SERVICE_SIDS:
+        return Skip(f"installed by service account '{_SERVICE_SIDS[sid]}'")
+    if not sid:
+        return Skip("no installing account (System/Security has no UserID)")
+    return {
+        "user": sid.lower(),
+        "_sid": sid,
+        "channel": "process",
+        "action": "install",
+        "object": _get(data, "ImagePath") or None,
+        "content": f"service {_get(data, 'ServiceName')}; start {_get(data, 'StartType')}; "
+        f"account {_get(data, 'AccountName') or '-'}",
+    }
+
+
+def _map_print(event_id: int, data: dict[str, Any], security_sid: str) -> Parsed:
+    # 307: "Document %1, %2 owned by %3 on %4 was printed on %5 through port %6.
+    # Size in bytes: %7. Pages printed: %8." (Param1 .. Param8 of UserData/DocumentPrinted).
+    who = account_user(_get(data, "Param3"))
+    if not isinstance(who, dict):
+        return who
+    if security_sid and security_sid.upper() not in _SERVICE_SIDS:
+        who["_sid"] = security_sid
+    size, pages = _get(data, "Param7"), _get(data, "Param8")
+    client = _get(data, "Param4").lstrip("\\")
+    # The print channel's columns (docs/events.md): host = printer, object = document,
+    # attachment_count = pages, content = the client machine.
+    return {
+        **who,
+        "host": _get(data, "Param5") or None,
+        "channel": "print",
+        "action": "print",
+        "object": _get(data, "Param2") or None,
+        "size_bytes": size if size.isdigit() else None,
+        "attachment_count": pages if pages.isdigit() else None,
+        "content": client or None,
+        "_host": client or None,
+    }
