@@ -1,0 +1,236 @@
+"""Follow growing files (tail -f) and ingest their new complete lines with the batch ingest.
+
+A followed file is ingested by `molehunt.ingest.source.ingest_file`, the code `molehunt ingest`
+runs: the same parsers, the same `rejects` with file:line and reason, the same resumable
+offsets and `read = stored + rejected (+ skipped)` per source. Only the chunk source differs:
+it stops at the last newline, so a line still being written waits for its end.
+
+Rotation (the path now names another file) and truncation (the file shrank below what was
+read) are detected and reported as `Notice`s. Before following the new file, the rest of a
+rotated file is read when it is still found in its folder under another name (`app.log` ->
+`app.log.1`): the store recognises it by its first bytes and resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from molehunt.errors import IngestError
+from molehunt.ingest.cert import plan_cert_file
+from molehunt.ingest.jsonl import JsonLinesPlan
+from molehunt.ingest.reader import Chunk, is_gzip, read_chunks
+from molehunt.ingest.source import ChunkSource, FilePlan, FileReport, ingest_file
+from molehunt.store import Store
+
+# At most this much of one file is read per poll, so alerts and day closes interleave with a
+# large backlog instead of waiting for all of it.
+DEFAULT_POLL_BYTES = 64 * 1024 * 1024
+DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know about a followed input (rotation, truncation, ...).
+
+    Args:
+        path: The input.
+        kind: 'rotated', 'truncated', 'missing', 'late' or 'closed'.
+        message: One line saying what happened and what molehunt did.
+    """
+
+    path: str
+    kind: str
+    message: str
+
+
+NoticeSink = Callable[[Notice], None]
+
+
+def kind_of(path: Path) -> str:
+    """Return the ingest kind of a followed file from its name: 'events' or 'cert'.
+
+    Args:
+        path: The file.
+
+    Returns:
+        'events' for JSON Lines (.jsonl, .ndjson, .json), 'cert' for CSV.
+
+    Raises:
+        IngestError: The name is neither (watch cannot guess the format of a growing file).
+    """
+    name = path.name.lower()
+    if name.endswith(JSONL_SUFFIXES):
+        return "events"
+    if name.endswith(".csv"):
+        return "cert"
+    raise IngestError(
+        f"{path}: cannot follow this file; expected a CERT .csv file or a JSON Lines "
+        f"file ({', '.join(JSONL_SUFFIXES)})"
+    )
+
+
+def complete_lines(limit: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> ChunkSource:
+    """Return a chunk source that yields whole lines only, at most about `limit` bytes.
+
+    Args:
+        limit: Stop after the chunk that passes this many bytes.
+        chunk_bytes: Size of each chunk.
+
+    Returns:
+        A `ChunkSource` for `ingest_file`.
+    """
+
+    def chunks(path: Path, start: int, first_line: int) -> Iterator[Chunk]:
+        done = 0
+        for chunk in read_chunks(path, start=start, first_line=first_line, chunk_bytes=chunk_bytes):
+            if not chunk.data.endswith(b"\n"):
+                return  # a line still being written: read it once it is whole
+            yield chunk
+            done += len(chunk.data)
+            if done >= limit:
+                return
+
+    return chunks
+
+
+@dataclass
+class FollowedFile:
+    """One followed path: its identity, its plan and what was read of it.
+
+    Args:
+        path: The path given on the command line.
+        kind: 'cert' or 'events'.
+    """
+
+    path: Path
+    kind: str
+    plan: FilePlan | None = None
+    identity: tuple[int, int] | None = None  # (device, inode) of the file being read
+    size: int = 0
+    done: int = 0  # bytes committed of the current file
+    missing_reported: bool = False
+    reports: list[FileReport] = field(default_factory=list)
+
+    def poll(
+        self, store: Store, notify: NoticeSink, limit: int = DEFAULT_POLL_BYTES
+    ) -> FileReport | None:
+        """Ingest what was appended since the last poll (whole lines only).
+
+        Args:
+            store: The workspace.
+            notify: Receives rotation, truncation and missing-file notices.
+            limit: Read at most about this many bytes now.
+
+        Returns:
+            What this poll ingested, or None when there was nothing new.
+
+        Raises:
+            IngestError: The file became unreadable or its header is not recognised.
+        """
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            if not self.missing_reported:
+                self.missing_reported = True
+                notify(Notice(str(self.path), "missing", f"{self.path}: not there (yet); waiting"))
+            return None
+        self.missing_reported = False
+        identity = (stat.st_dev, stat.st_ino)
+        if self.identity is not None and identity != self.identity:
+            self._rotated(store, notify, stat.st_size)
+        elif self.identity is not None and stat.st_size < self.done:
+            lost = max(0, self.size - self.done)
+            notify(
+                Notice(
+                    str(self.path),
+                    "truncated",
+                    f"{self.path}: truncated to {stat.st_size:,} bytes after {self.done:,} were "
+                    f"read ({lost:,} unread bytes lost); following the new content as a new "
+                    "source",
+                )
+            )
+            self.plan, self.done = None, 0
+        self.identity, self.size = identity, stat.st_size
+        if stat.st_size <= self.done:
+            return None
+        if self.plan is None and not self._make_plan():
+            return None
+        assert self.plan is not None
+        offsets: list[int] = []
+        report = ingest_file(
+            store,
+            self.path,
+            self.kind,
+            self.plan,
+            progress=lambda _path, end, _rows: offsets.append(end),
+            chunks=complete_lines(limit),
+        )
+        if offsets:
+            self.done = offsets[-1]
+        elif self.done == 0:  # resumed after a restart with nothing new: where the store is
+            self.done = self._committed(store)
+        if report.read == 0:
+            return None
+        self.reports.append(report)
+        return report
+
+    def _make_plan(self) -> bool:
+        """Plan the file once its first whole lines are there (a header alone is not enough)."""
+        with self.path.open("rb") as handle:
+            head = handle.read(1 << 20)
+        if head[:2] == b"\x1f\x8b" or is_gzip(self.path):
+            raise IngestError(f"{self.path}: gzip files cannot be followed; expected plain text")
+        needed = 2 if self.kind == "cert" else 1
+        if head.count(b"\n") < needed:
+            return False
+        self.plan = plan_cert_file(self.path) if self.kind == "cert" else JsonLinesPlan()
+        return True
+
+    def _committed(self, store: Store) -> int:
+        """Bytes of the current file the store holds (its newest source's resume offset)."""
+        rows = store.query(
+            "SELECT bytes_done FROM sources WHERE path = ? AND kind = ? "
+            "ORDER BY last_ingested DESC, source_id DESC LIMIT 1",
+            [str(self.path), self.kind],
+        )
+        return int(rows[0][0]) if rows else 0
+
+    def _rotated(self, store: Store, notify: NoticeSink, new_size: int) -> None:
+        """Read the rest of the replaced file if it is still in the folder, then start over."""
+        old = self._find_renamed()
+        drained = ""
+        if old is not None and self.plan is not None:
+            report = ingest_file(store, old, self.kind, self.plan, chunks=complete_lines(1 << 62))
+            drained = f"; read its last {report.read:,} lines as {old.name}"
+        elif self.size > self.done:
+            drained = f"; {self.size - self.done:,} unread bytes of the old file were not found"
+        notify(
+            Notice(
+                str(self.path),
+                "rotated",
+                f"{self.path}: replaced by a new file ({new_size:,} bytes){drained}; following "
+                "the new file",
+            )
+        )
+        self.plan, self.done, self.size = None, 0, 0
+
+    def _find_renamed(self) -> Path | None:
+        """The file that was at `path` before rotation, if it is still in the same folder."""
+        if self.identity is None:
+            return None
+        try:
+            entries = list(os.scandir(self.path.parent))
+        except OSError:
+            return None
+        for entry in entries:
+            try:
+                stat = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if (stat.st_dev, stat.st_ino) == self.identity and entry.path != str(self.path):
+                return Path(entry.path)
+        return None

@@ -1,0 +1,348 @@
+"""`molehunt watch`: follow inputs, raise intra-day alerts, close each day with `detect`.
+
+One step of the loop:
+
+1. every followed file is polled; its new whole lines go through the batch ingest;
+2. days that are complete are closed: `run_detection(until=day)` computes them exactly as a
+   batch `molehunt detect` would (the same incremental, causal code);
+3. when new events arrived, the critical rules run on the open days (`alerts.open_day_hits`)
+   and each new (user, day, rule) hit is sent to the sinks once, then recorded.
+
+Day close rule: day D is complete once an event dated after D has arrived and either every
+input that delivered events in this run has delivered one dated after D, or `grace_seconds`
+have passed since the first event dated after D arrived. Events that arrive later for a closed
+day are stored (as `ingest` stores them) but not scored (as `detect` would not rescore them),
+and reported.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from molehunt.detect.loader import active_rules, workspace_rule_paths
+from molehunt.score import run_detection
+from molehunt.store import Store
+from molehunt.watch.alerts import (
+    ALERTS_TABLE,
+    WatchAlert,
+    alert_id,
+    is_critical,
+    last_events,
+    open_day_hits,
+)
+from molehunt.watch.follow import DEFAULT_POLL_BYTES, FollowedFile, Notice, NoticeSink, kind_of
+from molehunt.watch.sinks import Sink
+
+DEFAULT_GRACE_SECONDS = 120.0
+DEFAULT_POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    """How `watch` behaves.
+
+    Args:
+        grace_seconds: Wait after the first event of a later day before closing a day that
+            some input has not finished.
+        poll_seconds: Pause between polls when nothing new arrived.
+        idle_exit_seconds: Stop after this long without new lines (None: run until stopped).
+        poll_bytes: Read at most about this much of one file per poll.
+        rule_paths: Extra rule files or folders (`--rules`).
+    """
+
+    grace_seconds: float = DEFAULT_GRACE_SECONDS
+    poll_seconds: float = DEFAULT_POLL_SECONDS
+    idle_exit_seconds: float | None = None
+    poll_bytes: int = DEFAULT_POLL_BYTES
+    rule_paths: tuple[Path, ...] = ()
+
+
+@dataclass
+class WatchStats:
+    """Running totals of one `watch` run.
+
+    Attributes:
+        read, stored, rejected, skipped: Lines, summed over every ingest of every input.
+        alerts: Alerts raised (intra-day and at day close).
+        closed: Days closed, in order.
+        late: Events that arrived for an already closed day.
+        evaluations: Intra-day rule runs.
+        evaluation_seconds: Their total wall time.
+    """
+
+    read: int = 0
+    stored: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    alerts: int = 0
+    closed: list[date] = field(default_factory=list)
+    late: int = 0
+    evaluations: int = 0
+    evaluation_seconds: float = 0.0
+
+
+class Watcher:
+    """Follows inputs into one workspace; call `step()` repeatedly or `run(stop)`.
+
+    Args:
+        store: The open workspace (this process is its only writer while watching).
+        paths: Files to follow (CERT CSV or JSON Lines).
+        sinks: Where alerts go.
+        config: Behaviour.
+        notify: Receives notices (rotation, truncation, late events, day closes).
+        clock: Monotonic seconds (injected by tests).
+        now: Wall-clock UTC time of an alert (injected by tests).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        paths: Sequence[Path],
+        sinks: Sequence[Sink],
+        config: WatchConfig = WatchConfig(),
+        notify: NoticeSink | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.files = [FollowedFile(Path(p), kind_of(Path(p))) for p in paths]
+        self.sinks = list(sinks)
+        self.config = config
+        self.notify: NoticeSink = notify or (lambda _notice: None)
+        self.clock = clock
+        self.now = now
+        self.stats = WatchStats()
+        rules = active_rules([*workspace_rule_paths(store.root), *config.rule_paths])
+        self.rules = {rule.id: rule for rule in rules}
+        self.critical = [rule for rule in rules if is_critical(rule)]
+        with store.transaction() as connection:
+            connection.execute(ALERTS_TABLE)
+        self.raised = {str(r[0]) for r in store.query("SELECT alert_id FROM watch_alerts")}
+        self.last_batch = int(store.query("SELECT coalesce(max(batch_id), 0) FROM batches")[0][0])
+        self.source_day: dict[int, date] = {}  # newest event day per source seen in this run
+        self.first_seen: dict[date, float] = {}  # when the first event of each day arrived
+        newest = store.query("SELECT max(time)::DATE FROM events")[0][0]
+        self.newest: date | None = newest
+        self.pending = False  # events arrived that the critical rules have not seen yet
+        closed = self.last_closed()
+        if newest is not None and (closed is None or newest > closed):
+            self.first_seen[newest] = clock()  # a restart: the grace period starts again
+            self.pending = True
+        self.idle_since = clock()
+
+    def last_closed(self) -> date | None:
+        """Return the last day detection computed (None: none yet)."""
+        tables = {row[0] for row in self.store.query("SELECT table_name FROM duckdb_tables()")}
+        if "detection_state" not in tables:
+            return None
+        rows = self.store.query("SELECT value FROM detection_state WHERE key = 'last_day'")
+        return date.fromisoformat(str(rows[0][0])) if rows else None
+
+    def run(self, stop: threading.Event, on_step: Callable[[], None] | None = None) -> WatchStats:
+        """Step until `stop` is set (or the inputs stay idle for `idle_exit_seconds`).
+
+        Args:
+            stop: Set by a signal handler; the step under way finishes first.
+            on_step: Called after every step (the progress line).
+
+        Returns:
+            The totals.
+        """
+        while not stop.is_set():
+            busy = self.step()
+            if on_step is not None:
+                on_step()
+            idle = self.clock() - self.idle_since
+            if self.config.idle_exit_seconds is not None and idle >= self.config.idle_exit_seconds:
+                break
+            if not busy:
+                stop.wait(self.config.poll_seconds)
+        return self.stats
+
+    def step(self) -> bool:
+        """Poll every input once, close complete days, raise new alerts.
+
+        Returns:
+            True when new lines were read.
+        """
+        read = self._poll()
+        if read:
+            self.idle_since = self.clock()
+            self._account_new_batches()
+        self._close_complete_days()
+        if self.pending:
+            self._evaluate_open_days()
+        return read
+
+    def _poll(self) -> bool:
+        read = False
+        for followed in self.files:
+            report = followed.poll(self.store, self.notify, self.config.poll_bytes)
+            if report is None:
+                continue
+            read = True
+            self.stats.read += report.read
+            self.stats.stored += report.stored
+            self.stats.rejected += report.rejected
+            self.stats.skipped += report.skipped
+        return read
+
+    def _account_new_batches(self) -> None:
+        """Note the new batches' newest day per source, and events for closed days."""
+        rows = self.store.query(
+            "SELECT batch_id, file_name FROM batches WHERE batch_id > ? ORDER BY batch_id",
+            [self.last_batch],
+        )
+        if not rows:
+            return
+        self.last_batch = int(rows[-1][0])
+        files = ", ".join(
+            "'" + str(self.store.root / str(r[1])).replace("'", "''") + "'" for r in rows
+        )
+        closed = self.last_closed()
+        per_source = self.store.query(
+            f"SELECT source_id, max(time)::DATE, min(time)::DATE, "
+            f"count(*) FILTER (WHERE time::DATE <= ?) FROM read_parquet([{files}]) GROUP BY ALL",
+            [closed or date(1900, 1, 1)],
+        )
+        arrived = self.clock()
+        for source_id, newest, oldest, late in per_source:
+            self.source_day[int(source_id)] = max(
+                newest, self.source_day.get(int(source_id), newest)
+            )
+            for day in (oldest, newest):
+                self.first_seen.setdefault(day, arrived)
+            if self.newest is None or newest > self.newest:
+                self.newest = newest
+            if late:
+                self.stats.late += int(late)
+                self.notify(
+                    Notice(
+                        f"source {source_id}",
+                        "late",
+                        f"{late:,} events dated on or before the closed day {closed} arrived "
+                        "late: stored, not scored (as a batch detect would not rescore them)",
+                    )
+                )
+        self.pending = True
+
+    def _closable_until(self) -> date | None:
+        """The newest day that may be closed now (None: none)."""
+        if self.newest is None:
+            return None
+        closed = self.last_closed()
+        elapsed = self.clock()
+        candidates = sorted(
+            (d for d in self.first_seen if closed is None or d > closed), reverse=True
+        )
+        for later in candidates:  # the newest day whose successor is complete enough
+            day = later.fromordinal(later.toordinal() - 1)
+            everyone = bool(self.source_day) and all(d > day for d in self.source_day.values())
+            waited = elapsed - self.first_seen[later] >= self.config.grace_seconds
+            if everyone or waited:
+                return day if closed is None or day > closed else None
+        return None
+
+    def _close_complete_days(self) -> None:
+        until = self._closable_until()
+        if until is None:
+            return
+        summary = run_detection(self.store, until=until, rule_paths=self.config.rule_paths)
+        if summary.first_day is None:
+            return
+        day = summary.first_day
+        while day <= until:
+            self.stats.closed.append(day)
+            day = day.fromordinal(day.toordinal() + 1)
+        self.notify(
+            Notice(
+                "",
+                "closed",
+                f"closed {summary.first_day} .. {until}: {summary.user_days:,} user-days scored, "
+                f"{summary.rule_hits:,} rule hits ({summary.seconds:.1f} s)",
+            )
+        )
+        for day in [d for d in self.first_seen if d <= until]:
+            del self.first_seen[day]
+        critical = [r.id for r in self.critical]
+        if not critical:
+            return
+        marks = ", ".join("?" for _ in critical)
+        hits = self.store.query(
+            f"SELECT user, day, rule_id FROM rule_hits WHERE day >= ? AND day <= ? "
+            f"AND rule_id IN ({marks})",
+            [summary.first_day, until, *critical],
+        )
+        self._raise([(str(u), d, str(r)) for u, d, r in hits], "day-close")
+
+    def _evaluate_open_days(self) -> None:
+        self.pending = False
+        closed = self.last_closed()
+        if self.newest is None or (closed is not None and self.newest <= closed):
+            return
+        started = time.perf_counter()
+        hits = open_day_hits(self.store, self.critical, closed, self.newest)
+        self.stats.evaluations += 1
+        self.stats.evaluation_seconds += time.perf_counter() - started
+        self._raise(hits, "intra-day")
+
+    def _raise(self, hits: list[tuple[str, date, str]], stage: str) -> None:
+        new = [(u, d, r) for u, d, r in hits if alert_id(u, d, r) not in self.raised]
+        if not new:
+            return
+        where = last_events(self.store, [(u, d) for u, d, _ in new])
+        alerts = []
+        for user, day, rule_id in sorted(new):
+            rule = self.rules[rule_id]
+            last, evidence = where.get((user, day), (None, ""))
+            alerts.append(
+                WatchAlert(
+                    alert_id=alert_id(user, day, rule_id),
+                    user=user,
+                    day=day,
+                    rule_id=rule_id,
+                    title=rule.title,
+                    description=rule.description,
+                    severity=rule.severity,
+                    weight=rule.weight,
+                    tags=rule.tags,
+                    stage=stage,
+                    raised=self.now(),
+                    last_event=last,
+                    evidence=evidence,
+                )
+            )
+        for alert in alerts:  # sent first, then recorded: a crash in between re-sends, never loses
+            for sink in self.sinks:
+                sink.send(alert)
+        with self.store.transaction() as connection:
+            for alert in alerts:
+                connection.execute(
+                    "INSERT OR IGNORE INTO watch_alerts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        alert.alert_id,
+                        alert.user,
+                        alert.day,
+                        alert.rule_id,
+                        alert.stage,
+                        alert.raised.replace(tzinfo=None),
+                        json.dumps(alert.to_dict(), sort_keys=True),
+                    ],
+                )
+        self.raised.update(alert.alert_id for alert in alerts)
+        self.stats.alerts += len(alerts)
+
+    def close(self) -> None:
+        """Flush and close every sink (what was read is already committed)."""
+        for sink in self.sinks:
+            sink.close()
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
