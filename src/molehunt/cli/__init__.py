@@ -13,6 +13,7 @@ from molehunt.cli import (
     serve_commands,
     status_command,
     trace_commands,
+    watch_command,
 )
 from molehunt.cli.base import main
 
@@ -22,3 +23,4 @@ _REGISTERED: tuple[object, ...] = (demo_command, detect_commands, ingest_command
 _REGISTERED += (ledger_commands,)
 _REGISTERED += (trace_commands,)
 _REGISTERED += (serve_commands,)
+_REGISTERED += (watch_command,)
