@@ -19,10 +19,12 @@ import pyarrow as pa
 
 from molehunt.ingest.csv_chunk import LINE_COLUMN, LineReject
 from molehunt.ingest.jsonl import INPUT_FIELDS, JsonLinesPlan
+from molehunt.ingest.logs.fast import resolve_table
 from molehunt.ingest.reader import Chunk
 
 if TYPE_CHECKING:
     from molehunt.ingest.logs.directory import IdentityDirectory
+    from molehunt.ingest.logs.fast import FastSplit
 
 Event = dict[str, str | None]
 """Event fields (docs/events.md) as strings; `time` ISO 8601 UTC; missing fields are None."""
@@ -147,13 +149,32 @@ class LogPlan:
     part: str = ""
     header_lines: int = 0
     identities: IdentityDirectory | None = field(default=None, compare=False, repr=False)
+    fast: FastSplit | None = field(default=None, compare=False, repr=False)
 
     def split(self, chunk: Chunk) -> tuple[pa.Table, list[LineReject]]:
-        """Parse each line into event fields; skips and rejects carry the line number."""
+        """Parse each line into event fields; skips and rejects carry the line number.
+
+        With a fast split (`fast.py`), its clean rows are taken as they are and only the
+        lines it leaves go through the per-line parser.
+        """
+        rows = self.fast(chunk) if self.fast is not None else None
+        if rows is None:
+            return self.split_lines(chunk.numbered_lines())
+        table, leftover, no_user = rows
+        table, rejects = resolve_table(table, self.identities, no_user)
+        if leftover:
+            wanted = set(leftover)
+            rest, more = self.split_lines([x for x in chunk.numbered_lines() if x[0] in wanted])
+            table = pa.concat_tables([table, rest]).sort_by(LINE_COLUMN)
+            rejects = sorted([*rejects, *more], key=lambda reject: reject.line)
+        return table, rejects
+
+    def split_lines(self, numbered: list[tuple[int, bytes]]) -> tuple[pa.Table, list[LineReject]]:
+        """The exact path: each (line number, raw line) through the format's line parser."""
         events: list[tuple[int, Event]] = []
         joins: dict[str, list[str]] = {}
         rejects: list[LineReject] = []
-        for number, raw in chunk.numbered_lines():
+        for number, raw in numbered:
             try:
                 parsed = self.parse(raw)
                 if isinstance(parsed, dict):
@@ -161,10 +182,10 @@ class LogPlan:
             except Exception as error:  # noqa: BLE001 - a parser bug must not lose the line
                 parsed = Reject(f"unparsable {self.label} line ({type(error).__name__}: {error})")
             if isinstance(parsed, Skip | Reject):
-                text = raw.rstrip(b"\r").decode("utf-8", errors="replace")
-                rejects.append(
-                    LineReject(number, parsed.reason, text, skipped=isinstance(parsed, Skip))
-                )
+                # A skipped line is only counted by its reason: its text is not kept.
+                skipped = isinstance(parsed, Skip)
+                text = "" if skipped else raw.rstrip(b"\r").decode("utf-8", errors="replace")
+                rejects.append(LineReject(number, parsed.reason, text, skipped=skipped))
                 if isinstance(parsed, Skip) and parsed.join is not None:
                     key, value = parsed.join
                     joins.setdefault(key, []).append(value)

@@ -1,0 +1,72 @@
+"""The vectorised split gives exactly what the per-line parser gives, line for line."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from molehunt.ingest.logs.common import LogPlan
+from molehunt.ingest.logs.directory import IdentityDirectory
+from molehunt.ingest.logs.squid import parse_squid, split_squid_fast
+from molehunt.ingest.reader import Chunk
+
+SQUID = [
+    b"1157689312.049   5006 10.1.2.3 TCP_MISS/200 19763 CONNECT login.yahoo.com:443 badeyek "
+    b"DIRECT/1.2.3.4 -",
+    b"1157689320.327 2864 10.1.2.4 TCP_MISS/200 10182 POST http://a.example/x - DIRECT/1.2.3.4 "
+    b"text/html",
+    b"1157689320.999 1 10.1.2.4 TCP_DENIED/403 0 get http://b/ OFFSEC\\Bob NONE/- text/html",
+    b"1157689321.000 1 10.1.2.5 TCP_MISS/200 9 GET http://c/ SYSTEM DIRECT/1.1.1.1 -",
+    b"1157689321.000 1 10.1.2.5 TCP_MISS/200 9 GET http://c/ Alice.B DIRECT/1.1.1.1 - extra",
+    b"1157689321.5 1 10.1.2.5 TCP_MISS/200 9 PUT http://d/ carol DIRECT/1.1.1.1 -",
+    b"1157689321.000\t1 10.1.2.5 TCP_MISS/200 9 GET http://e/ dave DIRECT/1.1.1.1 -",
+    b"1157689321.000 1 10.1.2.5 TCP_MISS/200 9 GET http://f/\xc2\xa0x erin DIRECT/1.1.1.1 -",
+    b"1157689321.000 1 10.1.2.5 TCP_MISS/200 9 GET http://g/ frank DIRECT/1.1.1.1 -\r",
+    b"1157689321.000 1 10.1.2.5 TCP_MISS/200 x9 GET http://h/ gina DIRECT/1.1.1.1 -",
+    b"1157689321.000 1 10.1.2.5 TCP_MISS/200 9 GET http://i/ dwm-1 DIRECT/1.1.1.1 -",
+    b"",
+    b"\xff\xfe broken",
+]
+DIRECTORY = IdentityDirectory()
+DIRECTORY.add("account", "badeyek", ("BAD01", "person", "", ""))
+DIRECTORY.add("account", "carol", ("SVC", "service", "", ""))
+DIRECTORY.add("host", "10.1.2.4", ("HOST01", "person", "", ""))
+
+line = st.one_of(
+    st.sampled_from(SQUID),
+    st.sampled_from(SQUID).flatmap(lambda s: st.integers(0, len(s)).map(lambda n: s[:n])),
+    st.binary(max_size=120).map(lambda b: b.replace(b"\n", b" ")),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lines=st.lists(line, min_size=1, max_size=12),
+    newline=st.booleans(),
+    directory=st.sampled_from([None, DIRECTORY]),
+)
+def test_squid_fast_split_equals_the_per_line_parser(
+    lines: list[bytes], newline: bool, directory: IdentityDirectory | None
+) -> None:
+    chunk = Chunk(b"\n".join(lines) + (b"\n" if newline else b""), 41, 0, True)
+    assume(chunk.data)  # the reader never yields an empty chunk
+    fast = LogPlan("squid", parse_squid, fast=split_squid_fast, identities=directory)
+    exact = LogPlan("squid", parse_squid, identities=directory)
+    fast_table, fast_rejects = fast.split(chunk)
+    exact_table, exact_rejects = exact.split(chunk)
+    assert fast_table.equals(exact_table), (fast_table.to_pylist(), exact_table.to_pylist())
+    assert fast_rejects == exact_rejects
+
+
+def test_squid_fast_split_takes_the_clean_lines_itself() -> None:
+    chunk = Chunk(b"\n".join(SQUID[:2]) + b"\n", 1, 0, True)
+    rows = split_squid_fast(chunk)
+    assert rows is not None
+    table, leftover, _ = rows
+    assert (table.num_rows, leftover) == (2, [])
+    assert table.column("time").to_pylist() == [
+        "2006-09-08T04:21:52.049000Z",
+        "2006-09-08T04:22:00.327000Z",
+    ]
+    assert isinstance(table.column("user"), pa.ChunkedArray)
