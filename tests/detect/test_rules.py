@@ -14,6 +14,7 @@ from molehunt.store import Store
 from tests.detect.handwritten import TARGET, assert_hits, build
 from tests.detect.test_context_rules import CASES as CONTEXT_CASES
 from tests.detect.test_context_rules import HISTORY as CONTEXT_HISTORY
+from tests.detect.test_print_rules import CASES as PRINT_CASES
 
 # built-in rules whose hand-written cases live elsewhere
 COVERED_ELSEWHERE = {
@@ -21,6 +22,7 @@ COVERED_ELSEWHERE = {
     "job-search-rising-then-removable-copy": "tests/features/test_trend.py",
     "job-search-rising-then-removable-use": "tests/features/test_trend.py",
     "undeclared-travel-after-departure": "tests/score/test_leaver_case.py",
+    **dict.fromkeys(PRINT_CASES, "tests/detect/test_print_rules.py"),
 }
 
 

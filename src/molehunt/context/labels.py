@@ -1,13 +1,14 @@
 """Classify what each event touched: registry, path rules (globs) and markings, highest wins.
 
-The items of an event are a file event's path, each attachment of an email, and the file name
-at the end of an upload's URL. An item's level comes from the document registry (by full path;
+The items of an event are a file event's path, each attachment of an email, the file name
+at the end of an upload's URL, and a print job's document name (without an application prefix
+such as "Microsoft Word - "). An item's level comes from the document registry (by full path;
 failing that, by file name, which is how copies on removable media `R:\\NAME.ext` are found),
 from path rules (`glob` rows of the registry), and from markings in its name or (file events)
 content. The highest level applies, compartments are united, and an event takes its highest
 item. An event none of whose items is known gets level NULL and basis 'unknown'. Everything
 is set-based SQL in DuckDB: `item_labels` (one row per known item) and `event_labels` (one row
-per file, attachment-carrying email and upload event).
+per file, attachment-carrying email, upload and print event).
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ _GLOB_REGEX = (
     "'\\\\\\1', 'g'), '*', '.*'), '?', '.') || '$'"
 )
 
+# A spooler's document name often starts with the application ("Microsoft Word - a.docx"); the
+# prefix is dropped so the name matches the registry.
+_APP_PREFIX = (
+    "'^(Microsoft (Office )?(Word|Excel|PowerPoint|Visio|Outlook)|Adobe Acrobat( Reader)?( DC)?"
+    "|Acrobat Reader|Notepad|WordPad|LibreOffice( \\w+)?|Preview) - '"
+)
+
 _ITEMS = """
 recent AS (SELECT * FROM events WHERE {since} IS NULL OR time >= ({since} + 1)::TIMESTAMP),
 items AS (
@@ -39,6 +47,9 @@ items AS (
     SELECT source_id, source_line, "user",
         regexp_extract(regexp_replace(object, '[?#].*$', ''), '[^/]+$'), NULL FROM recent
     WHERE channel = 'http' AND action = 'upload'
+    UNION ALL
+    SELECT source_id, source_line, "user", trim(regexp_replace(object, {app_prefix}, '')), NULL
+    FROM recent WHERE channel = 'print' AND object IS NOT NULL
 ),
 named AS (
     SELECT DISTINCT source_id, source_line, item, regexp_extract(item, '[^\\\\/]+$') AS name,
@@ -120,7 +131,7 @@ def label_events(store: Store, since: datetime.date | None = None) -> dict[str, 
     marking_name = marking_rank_sql("name", lookup)
     marking_content = marking_rank_sql("content", lookup)
     literal = "NULL::DATE" if since is None else f"DATE '{since.isoformat()}'"
-    items = _ITEMS.format(since=literal)
+    items = _ITEMS.format(since=literal, app_prefix=_APP_PREFIX)
     with_items = f"WITH {items},{_hits_sql(marking_name, marking_content)}"
     stale = (
         "WHERE (source_id, source_line) IN (SELECT source_id, source_line FROM events "

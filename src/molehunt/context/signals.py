@@ -25,7 +25,8 @@ STRESSOR_KINDS = ("grievance", "performance_plan", "disciplinary_action", "finan
 _ACTIVITY = """
 ev AS (
     SELECT "user", time::DATE AS day, channel, action, removable, object, sender,
-        source_id, source_line
+        source_id, source_line,
+        hour(time) < 6 OR hour(time) >= 20 OR dayofweek(time) IN (0, 6) AS after_hours
     FROM events WHERE ({until} IS NULL OR time < ({until} + 1)::TIMESTAMP)
         AND ({since} IS NULL OR time >= ({since} + 1)::TIMESTAMP)
 ),
@@ -63,12 +64,30 @@ touched AS (
         count(*) FILTER (WHERE h.any_clearance AND action <> 'receive'
             AND level_rank > coalesce(c.rank, 0)) AS above_clearance,
         count(*) FILTER (WHERE h.any_clearance AND action <> 'receive' AND NOT list_has_all(
-            coalesce(c.compartments, []::VARCHAR[]), lab.compartments)) AS need_to_know
+            coalesce(c.compartments, []::VARCHAR[]), lab.compartments)) AS need_to_know,
+        count(*) FILTER (WHERE channel = 'print' AND level_rank >= 1) AS classified_printed,
+        count(*) FILTER (WHERE channel = 'print' AND level_rank >= 1 AND after_hours)
+            AS classified_printed_after_hours,
+        count(*) FILTER (WHERE channel = 'print' AND h.any_clearance AND (
+            level_rank > coalesce(c.rank, 0) OR NOT list_has_all(
+                coalesce(c.compartments, []::VARCHAR[]), lab.compartments)))
+            AS printed_outside_need_to_know
     FROM lab LEFT JOIN clr c ON c.user_id = lab."user"
         CROSS JOIN (SELECT count(*) > 0 AS any_clearance FROM clearances) h
     GROUP BY lab."user", lab.day
 ),
-activity AS (SELECT "user", day, count(*) AS events FROM ev GROUP BY "user", day)"""
+activity AS (SELECT "user", day, count(*) AS events FROM ev GROUP BY "user", day),
+-- The first day each person printed a document of each compartment, over all print events up
+-- to the end of the computed period (print events are few; earlier days are read so that an
+-- incremental run knows what was printed before).
+first_printed AS (
+    SELECT "user", day, count(*) AS compartments FROM (
+        SELECT e."user", min(e.time::DATE) AS day
+        FROM events e JOIN event_labels l USING (source_id, source_line),
+            unnest(l.compartments) AS c(compartment)
+        WHERE e.channel = 'print' AND ({until} IS NULL OR e.time < ({until} + 1)::TIMESTAMP)
+        GROUP BY e."user", c.compartment)
+    GROUP BY "user", day)"""
 
 _CONTEXT = """
 notices AS (SELECT user_id, day FROM hr_events WHERE kind IN {notice_kinds}),
@@ -91,12 +110,17 @@ base AS (
         coalesce(t.classified_uploaded, 0) AS classified_uploaded,
         t.max_level_rank, coalesce(t.above_clearance, 0) AS above_clearance,
         coalesce(t.need_to_know, 0) AS need_to_know_violations,
+        coalesce(t.classified_printed, 0) AS classified_printed,
+        coalesce(t.classified_printed_after_hours, 0) AS classified_printed_after_hours,
+        coalesce(t.printed_outside_need_to_know, 0) AS printed_outside_need_to_know,
+        coalesce(fp.compartments, 0) AS compartments_first_printed,
         coalesce(c.priority, false) AS priority_user,
         (SELECT max(n.day) FROM notices n
             WHERE n.user_id = d."user" AND n.day <= d.day) AS latest_notice,
         (SELECT max(l.last_day) FROM lwd l WHERE l.user_id = d."user"
             AND l.known_day <= d.day AND l.last_day < d.day) AS last_departure
     FROM days d LEFT JOIN activity a USING ("user", day) LEFT JOIN touched t USING ("user", day)
+        LEFT JOIN first_printed fp USING ("user", day)
         LEFT JOIN clr c ON c.user_id = d."user"
     WHERE ({until} IS NULL OR d.day <= {until})
         AND ({since} IS NULL OR d.day > {since})
@@ -129,14 +153,15 @@ SELECT "user", day, classified_read, classified_removable, classified_emailed,
         AS departing,
     notice_today,
     CASE WHEN notice_today THEN sum(classified_removable + classified_emailed
-        + classified_uploaded) OVER (PARTITION BY "user" ORDER BY day
+        + classified_uploaded + classified_printed) OVER (PARTITION BY "user" ORDER BY day
         RANGE BETWEEN INTERVAL {lookback} DAYS PRECEDING AND CURRENT ROW) + {earlier} ELSE 0 END
         AS lookback_classified_90d,
     stressors, priority_user,
     CASE WHEN last_departure IS NOT NULL
         AND (latest_notice IS NULL OR latest_notice <= last_departure)
         THEN events ELSE 0 END AS after_departure,
-    undeclared_travel
+    undeclared_travel, classified_printed, classified_printed_after_hours,
+    printed_outside_need_to_know, compartments_first_printed
 FROM state"""
 
 
@@ -164,7 +189,8 @@ def context_daily_sql(until: datetime.date | None, since: datetime.date | None =
     if since is not None:
         earlier = (
             "(SELECT coalesce(sum(p.classified_removable + p.classified_emailed"
-            " + p.classified_uploaded), 0) FROM context_daily p WHERE p.user = state.user"
+            " + p.classified_uploaded + p.classified_printed), 0)"
+            " FROM context_daily p WHERE p.user = state.user"
             f" AND p.day > state.day - {LOOKBACK_DAYS} AND p.day <= {_date(since)})"
         )
     body = f"WITH {_ACTIVITY},{_CONTEXT}{_SELECT}"

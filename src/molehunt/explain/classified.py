@@ -3,10 +3,10 @@
 For an explanation on day d: the day's own movements, or on a notice day (and while departing)
 the lookback window of the last 90 days ending on d. A movement is a classified item (level >=
 CONFIDENTIAL, from `event_labels`) copied to removable media, mailed outside the organisation's
-domains, or uploaded. Each group says whether the person was cleared for it (clearance level and
-compartments, `clearances`; once any clearances exist, a person without one is UNCLASSIFIED, as
-in `context_daily`; with none at all nothing is called uncleared). Only data up to the end of d
-is read.
+domains, uploaded, or printed. Each group says whether the person was cleared for it (clearance
+level and compartments, `clearances`; once any clearances exist, a person without one is
+UNCLASSIFIED, as in `context_daily`; with none at all nothing is called uncleared). Only data up
+to the end of d is read.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ CHANNEL_WORDS = {
     "removable": "copied {what} to removable media",
     "emailed": "mailed {what} outside the organisation",
     "uploaded": "uploaded {what}",
+    "printed": "printed {what}",
 }
 
 _MOVEMENTS = """
@@ -38,6 +39,7 @@ moved AS (
         coalesce(l.document, e.object) AS document,
         CASE WHEN e.channel = 'file' AND e.removable IN ('to', 'both') THEN 'removable'
             WHEN e.channel = 'http' AND e.action = 'upload' THEN 'uploaded'
+            WHEN e.channel = 'print' THEN 'printed'
             WHEN e.channel = 'email' AND e.action = 'send' AND len(list_filter(
                 string_split(lower(coalesce(e.object, '')), ';'),
                 lambda r: contains(r, '@') AND NOT list_contains(
@@ -59,7 +61,7 @@ SELECT m.channel, m.level, m.level_rank, c.compartment,
 FROM moved m, unnest(m.compartments) AS c(compartment)
 WHERE m.channel IS NOT NULL
 GROUP BY m.channel, m.level, m.level_rank, c.compartment
-ORDER BY list_position(['removable', 'emailed', 'uploaded'], m.channel),
+ORDER BY list_position(['removable', 'emailed', 'uploaded', 'printed'], m.channel),
     m.level_rank DESC, documents DESC, c.compartment NULLS LAST"""
 
 
@@ -68,7 +70,7 @@ class ClassifiedMovement:
     """Classified documents of one level and compartment moved out through one channel.
 
     Args:
-        channel: `removable`, `emailed` or `uploaded`.
+        channel: `removable`, `emailed`, `uploaded` or `printed`.
         level: The level name (e.g. SECRET).
         compartment: The compartment (None: no compartment).
         documents: Distinct documents.

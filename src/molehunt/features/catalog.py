@@ -39,6 +39,10 @@ CONTEXT_COLUMNS: dict[str, str] = {
     "priority_user": "BOOLEAN",
     "after_departure": "DOUBLE",
     "undeclared_travel": "BOOLEAN",
+    "classified_printed": "DOUBLE",
+    "classified_printed_after_hours": "DOUBLE",
+    "printed_outside_need_to_know": "DOUBLE",
+    "compartments_first_printed": "DOUBLE",
 }
 
 
