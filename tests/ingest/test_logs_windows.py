@@ -84,7 +84,7 @@ def test_printservice_307_through_the_evtx_line_stream() -> None:
         user_data="DocumentPrinted",
         provider="Microsoft-Windows-PrintService",
     )
-    got = parse_evtx_line(json.dumps({"n": 3, "e": event}).encode())
+    got = parse_evtx_line(json.dumps({"n": 3, "d": {"Event": event}}).encode())
     assert isinstance(got, dict) and got["channel"] == "print"
 
 
