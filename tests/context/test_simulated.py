@@ -40,7 +40,8 @@ def test_simulated_departing_insider_has_lookback_volume_on_notice_day(
     assert len(rows) == 1
     notice: datetime.date = rows[0]["day"]
     before = store.query(
-        "SELECT sum(classified_removable + classified_emailed + classified_uploaded) "
+        "SELECT sum(classified_removable + classified_emailed + classified_uploaded"
+        " + classified_printed) "
         'FROM context_daily WHERE "user" = ? AND day > ? - 90 AND day <= ?',
         [user, notice, notice],
     )[0][0]
@@ -48,6 +49,20 @@ def test_simulated_departing_insider_has_lookback_volume_on_notice_day(
     record = leaver_record(store, user)
     assert record is not None and record["verified"]
     assert record["summary"]["classified_documents"] > 0
+
+
+def test_simulated_departing_insider_printed_classified_before_notice(
+    simulated: tuple[Store, dict[str, str]],
+) -> None:
+    store, insiders = simulated
+    user = insiders["departing-classified-theft"]
+    printed = store.query(
+        """SELECT sum(c.classified_printed) FROM context_daily c
+        WHERE c."user" = ?1 AND c.day < (SELECT min(day) FROM context_daily
+            WHERE "user" = ?1 AND notice_today)""",
+        [user],
+    )[0][0]
+    assert printed > 0
 
 
 def test_simulated_need_to_know_insider_has_violations(

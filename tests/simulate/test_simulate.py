@@ -44,7 +44,7 @@ def digest(folder: Path) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("channel", ["logon", "device", "file", "email", "http"])
+@pytest.mark.parametrize("channel", ["logon", "device", "file", "email", "http", "print"])
 def test_activity_file_is_well_formed_sorted_with_unique_ids(release: Path, channel: str) -> None:
     rows = read_csv(release / f"{channel}.csv")
     assert tuple(rows[0]) == HEADERS["r6.2"][channel]
@@ -73,7 +73,7 @@ def test_answers_every_scenario_has_its_user_window_and_rows(release: Path) -> N
 def test_answers_rows_are_exactly_rows_of_the_activity_files(release: Path) -> None:
     written = {
         c: {tuple(r) for r in read_csv(release / f"{c}.csv")[1:]}
-        for c in ("logon", "device", "file", "email", "http")
+        for c in ("logon", "device", "file", "email", "http", "print")
     }
     for row in read_csv(release / "answers" / "insiders.csv")[1:]:
         for event in read_csv(release / "answers" / row[2]):
@@ -86,6 +86,44 @@ def test_classified_files_touched_are_in_the_registry(release: Path) -> None:
     for row in read_csv(release / "file.csv")[1:]:
         assert row[4] in registry or row[4].rsplit("\\", 1)[-1] in names or "keylogger" in row[4]
     assert "SECRET" in registry.values()
+
+
+def test_printing_insiders_print_classified_documents_in_their_window(release: Path) -> None:
+    registry = {row[1]: row[2] for row in read_csv(release / "context" / "documents.csv")[1:]}
+    printed: dict[str, list[list[str]]] = {}
+    for row in read_csv(release / "answers" / "insiders.csv")[1:]:
+        rows = [e for e in read_csv(release / "answers" / row[2]) if e[0] == "print"]
+        printed[row[1]] = rows
+        for event in rows:
+            name = event[6].split(" - ", 1)[-1]
+            assert registry.get(name, "UNCLASSIFIED") != "UNCLASSIFIED", event
+            assert int(event[7]) >= 1
+    assert printed["departing-classified-theft"], "the departing insider printed nothing"
+
+
+def test_everybody_prints_ordinary_documents(release: Path) -> None:
+    rows = read_csv(release / "print.csv")[1:]
+    users = {row[2] for row in rows}
+    assert len(users) >= 30  # of 50 people, about 88% print
+    assert all(row[4].startswith("PRN-") and int(row[6]) >= 1 for row in rows)
+    assert any(row[5].startswith("Microsoft Word - ") for row in rows)
+
+
+def test_print_channel_leaves_other_files_as_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Print draws come from their own streams: the CERT files do not depend on printing."""
+    from molehunt.simulate import engine
+    from molehunt.simulate.behaviour import Rows
+
+    config = {"users": 20, "days": 30, "scenarios": (("need-to-know", 1),)}
+    simulate(small(tmp_path / "with", **config))
+    monkeypatch.setattr(engine, "print_rows", lambda *args: Rows("print"))
+    simulate(small(tmp_path / "without", **config))
+    with_print, without = digest(tmp_path / "with"), digest(tmp_path / "without")
+    assert with_print["print.csv"] != without["print.csv"]
+    for name in ("logon.csv", "device.csv", "file.csv", "email.csv", "http.csv"):
+        assert with_print[name] == without[name], name
 
 
 def test_context_files_have_documented_headers(release: Path) -> None:

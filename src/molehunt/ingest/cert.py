@@ -14,7 +14,8 @@ from molehunt.ingest.reader import Chunk
 from molehunt.ingest.source import FileReport, Progress, ingest_file, read_head
 from molehunt.store import Store
 
-ACTIVITY_FILES = ("logon", "device", "file", "email", "http")
+# print.csv is not in CERT releases: a simulated institute's print jobs (docs/simulate.md).
+ACTIVITY_FILES = ("logon", "device", "file", "email", "http", "print")
 CONTEXT_FILES = ("psychometric", "decoy_file")
 
 
@@ -114,7 +115,8 @@ def discover_cert_files(path: Path) -> tuple[list[Path], list[tuple[Path, str]]]
     if not found:
         raise IngestError(
             f"{path}: no CERT files found; expected logon.csv, device.csv, file.csv, email.csv, "
-            "http.csv (or .csv.gz), LDAP/YYYY-MM.csv, psychometric.csv or decoy_file.csv"
+            "http.csv, print.csv (or .csv.gz), LDAP/YYYY-MM.csv, psychometric.csv or "
+            "decoy_file.csv"
         )
     return found, skipped
 

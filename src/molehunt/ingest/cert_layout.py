@@ -64,6 +64,13 @@ CHANNEL_SPECS: dict[str, ChannelSpec] = {
             frozenset({"id", "activity", "content"}),
             "events",
         ),
+        # Not in CERT releases: the print jobs of a simulated institute (`molehunt simulate`).
+        ChannelSpec(
+            "print",
+            frozenset({"date", "user", "pc", "printer", "document", "pages"}),
+            frozenset({"id"}),
+            "events",
+        ),
         ChannelSpec(
             "ldap",
             frozenset(
@@ -98,6 +105,7 @@ FILE_STEMS = {
     "file": "file",
     "email": "email",
     "http": "http",
+    "print": "print",
     "psychometric": "psychometric",
     "decoy_file": "decoy",
     "decoy": "decoy",
@@ -197,7 +205,8 @@ def _channel_from_header(path: Path, header: list[str], first_row: list[str] | N
         raise LayoutError(
             f"{path}: cannot tell which CERT file this is from its name or header "
             f"({','.join(sorted(columns)) or 'empty'}); expected a file named logon, device, "
-            "file, email, http, psychometric or decoy_file (.csv or .csv.gz), or LDAP/YYYY-MM.csv"
+            "file, email, http, print, psychometric or decoy_file (.csv or .csv.gz), or "
+            "LDAP/YYYY-MM.csv"
         )
     return matches[0]
 
@@ -252,6 +261,25 @@ def _common_checks(layout: Layout) -> list[tuple[str, str]]:
     ]
 
 
+_PAGES = 'trim("pages")'
+# print.csv -> events (docs/events.md): host = printer, object = document, attachment_count =
+# pages, content = the client machine.
+PRINT_VALUES = {
+    "action": "'print'",
+    "host": "nullif(trim(\"printer\"), '')",
+    "object": "nullif(trim(\"document\"), '')",
+    "attachment_count": f"try_cast(nullif({_PAGES}, '') AS INTEGER)",
+    "content": "nullif(trim(\"pc\"), '')",
+}
+PRINT_CHECKS = [
+    ("trim(\"document\") = ''", "'missing document'"),
+    (
+        f"{_PAGES} <> '' AND coalesce(try_cast({_PAGES} AS INTEGER) < 0, true)",
+        f"'bad number ''' || {_PAGES} || ''' in field pages (expected a whole number >= 0)'",
+    ),
+]
+
+
 def _event_select(layout: Layout, source_id: int) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """Column expressions and checks for an activity file (events table)."""
     channel = layout.channel
@@ -287,6 +315,8 @@ def _event_select(layout: Layout, source_id: int) -> tuple[dict[str, str], list[
         _file_values(layout, values, checks)
     elif channel == "email":
         _email_values(layout, values, checks)
+    elif channel == "print":
+        _print_values(values, checks)
     elif channel == "http":
         values["object"] = 'trim("url")'
         values["action"] = (
@@ -320,6 +350,12 @@ def _file_values(layout: Layout, values: dict[str, str], checks: list[tuple[str,
         )
     else:
         values["removable"] = "'to'"
+
+
+def _print_values(values: dict[str, str], checks: list[tuple[str, str]]) -> None:
+    """A print job (docs/events.md): host = printer, object = document, pages, client pc."""
+    values.update(PRINT_VALUES)
+    checks.extend(PRINT_CHECKS)
 
 
 def _email_values(layout: Layout, values: dict[str, str], checks: list[tuple[str, str]]) -> None:

@@ -12,13 +12,14 @@ from molehunt.simulate.institute import Institute
 from molehunt.simulate.vocabulary import FILE_HEADERS
 
 DAY = 86_400
-CHANNELS: tuple[str, ...] = ("logon", "device", "file", "email", "http")
+CHANNELS: tuple[str, ...] = ("logon", "device", "file", "email", "http", "print")
 FIELDS: dict[str, tuple[str, ...]] = {
     "logon": ("activity",),
     "device": ("tree", "activity"),
     "file": ("filename", "activity", "to_removable", "from_removable", "content"),
     "email": ("to", "cc", "bcc", "sender", "activity", "size", "attachments", "content"),
     "http": ("url", "activity", "content"),
+    "print": ("printer", "document", "pages"),
 }
 
 

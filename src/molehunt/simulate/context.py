@@ -12,7 +12,7 @@ from molehunt.simulate.insider import HrEvent, Scenario, Trip, random_countries
 from molehunt.simulate.institute import LEVELS, Institute, random_token
 from molehunt.simulate.writer import MaliciousRow
 
-CHANNEL_NAMES = ("logon", "device", "file", "email", "http")
+CHANNEL_NAMES = ("logon", "device", "file", "email", "http", "print")
 
 
 def write_csv(path: Path, header: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
@@ -214,7 +214,8 @@ scenario name, e.g. `departing-classified-theft`, `cert-1`), `details` (the obse
 folder), `user`, and `start`/`end` (`MM/DD/YYYY HH:MM:SS` of the first and last malicious event).
 
 Each observables file has one row per malicious event, in chronological order, without a header.
-The first column is the source (`logon`, `device`, `file`, `email`, `http`); the other columns are
+The first column is the source (`logon`, `device`, `file`, `email`, `http`, `print`); the other
+columns are
 exactly the fields of that event's row in the activity file of the same name (same `id`), so rows
 can be matched by `(source, id)`. Rows are variable-length, as in the official CERT answer keys.
 Events the insider performed under another account (the supervisor's logon and mass email of

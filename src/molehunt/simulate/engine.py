@@ -17,11 +17,12 @@ from molehunt.simulate.context import write_answers, write_context, write_ldap, 
 from molehunt.simulate.habits import Habits, build_habits, holidays
 from molehunt.simulate.insider import Scenario
 from molehunt.simulate.institute import Institute, build_institute
+from molehunt.simulate.printing import PrintHabits, build_print_habits, print_rows
 from molehunt.simulate.scenarios import SCENARIOS, scenarios
 from molehunt.simulate.writer import ActivityWriter, MaliciousRow
 
 # Stream numbers of the seed hierarchy: SeedSequence([seed, STREAM, ...]).
-INSTITUTE, HABITS, DAYS, INSIDERS, CONTEXT = 1, 2, 3, 4, 5
+INSTITUTE, HABITS, DAYS, INSIDERS, CONTEXT, PRINTING = 1, 2, 3, 4, 5, 6
 
 
 def generator(seed: int, *keys: int) -> np.random.Generator:
@@ -29,7 +30,9 @@ def generator(seed: int, *keys: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, *keys])))
 
 
-def plant_insiders(config: SimulationConfig, inst: Institute, habits: Habits) -> list[Scenario]:
+def plant_insiders(
+    config: SimulationConfig, inst: Institute, habits: Habits, printing: PrintHabits
+) -> list[Scenario]:
     """Choose a distinct person per insider and plan each scenario."""
     chooser = generator(config.seed, INSIDERS)
     taken = np.zeros(inst.size, dtype=bool)
@@ -59,6 +62,9 @@ def plant_insiders(config: SimulationConfig, inst: Institute, habits: Habits) ->
                 config.days,
                 generator(config.seed, INSIDERS, number + 1),
             )
+            # Print draws come from their own stream: the other channels stay as they were.
+            scenario.printing = printing
+            scenario.print_rng = generator(config.seed, PRINTING, INSIDERS, number + 1)
             scenario.plan()
             insiders.append(scenario)
     return insiders
@@ -98,12 +104,13 @@ def simulate(
         >>> out = pathlib.Path(tempfile.mkdtemp()) / "sim"
         >>> summary = simulate(SimulationConfig(out, users=20, days=14, seed=1))
         >>> sorted(summary.events)
-        ['device', 'email', 'file', 'http', 'logon']
+        ['device', 'email', 'file', 'http', 'logon', 'print']
     """
     validate_config(config, SCENARIOS)
     inst = build_institute(generator(config.seed, INSTITUTE), config.users, config.days)
     habits = build_habits(generator(config.seed, HABITS), inst, config.days)
-    insiders = plant_insiders(config, inst, habits)
+    printing = build_print_habits(generator(config.seed, PRINTING), inst)
+    insiders = plant_insiders(config, inst, habits, printing)
     outdir = prepare_outdir(config)
     holiday = holidays(config.start, config.days)
     malicious: list[MaliciousRow] = []
@@ -114,6 +121,8 @@ def simulate(
             rng = generator(config.seed, DAYS, day)
             plan = plan_day(rng, inst, habits, day, date.weekday() < 5 and not holiday[day])
             batch = generate_day(rng, inst, habits, plan)
+            printer_rng = generator(config.seed, PRINTING, day)
+            batch["print"] = print_rows(printer_rng, inst, habits, printing, plan)
             for insider in insiders:
                 insider.day_events(day, plan, batch)
             malicious += writer.write_day(day, date, batch)

@@ -12,6 +12,7 @@ from molehunt.simulate.activity import attachment_text
 from molehunt.simulate.behaviour import DayPlan, Rows
 from molehunt.simulate.habits import CONTENT_POOL, URLS_PER_DOMAIN, Habits
 from molehunt.simulate.institute import Institute
+from molehunt.simulate.printing import PrintHabits, spooler_name
 from molehunt.simulate.vocabulary import COUNTRIES, FILE_HEADERS, TRANSIT_COUNTRIES
 
 HOUR = 3600
@@ -47,6 +48,10 @@ class Scenario:
         self.number, self.user, self.inst, self.habits = number, user, inst, habits
         self.days, self.rng = days, rng
         self.first, self.last = days // 2, days - 2
+        # Set by the engine: print habits, and a generator of their own for print draws (so
+        # the scenario's other draws are those of a simulation without printing).
+        self.printing: PrintHabits | None = None
+        self.print_rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([number])))
         self.hr: list[HrEvent] = []
         self.trips: list[Trip] = []
         self.victim = -1
@@ -126,6 +131,29 @@ class Scenario:
         batch["device"].add(t, self.user, pc, self.number, tree="", activity="Disconnect")
         return t
 
+    def print_docs(
+        self, batch: dict[str, Rows], t: int, pc: int, docs: list[int], pages: tuple[int, int]
+    ) -> int:
+        """Print ``docs`` (``pages`` = low, high pages per document) on the usual printer.
+
+        Returns the time of the last job. Only ``print_rng`` is drawn from.
+        """
+        if self.printing is None:
+            return t
+        printer = self.printing.printers[int(self.printing.printer[self.user])]
+        for d in docs:
+            t += int(self.print_rng.integers(20, 240))
+            batch["print"].add(
+                t,
+                self.user,
+                pc,
+                self.number,
+                printer=printer,
+                document=spooler_name(self.inst, d, bool(self.print_rng.random() < 0.5)),
+                pages=int(self.print_rng.integers(pages[0], pages[1] + 1)),
+            )
+        return t
+
     def open_files(self, batch: dict[str, Rows], t: int, pc: int, docs: list[int]) -> int:
         """Open local documents (no copy); returns the time of the last open."""
         for d in docs:
@@ -199,8 +227,11 @@ class Scenario:
         header = FILE_HEADERS[self.inst.documents.extensions[doc]]
         return header + " " + self.habits.contents[int(self.rng.integers(0, CONTENT_POOL))]
 
-    def classified(self, own: bool, k: int) -> list[int]:
-        """``k`` SECRET or TOP SECRET documents from the insider's projects (or from others')."""
+    def classified(self, own: bool, k: int, rng: np.random.Generator | None = None) -> list[int]:
+        """``k`` SECRET or TOP SECRET documents from the insider's projects (or from others').
+
+        ``rng`` defaults to the scenario's own generator (``print_rng`` for printing).
+        """
         docs = self.inst.documents
         mine = set(self.inst.projects[self.user])
         pick = [
@@ -210,7 +241,8 @@ class Scenario:
         ]
         if not pick:
             pick = [i for i in range(len(docs.paths)) if docs.level[i] >= 1] or [0]
-        return [int(d) for d in self.rng.choice(pick, min(k, len(pick)), replace=False)]
+        chooser = self.rng if rng is None else rng
+        return [int(d) for d in chooser.choice(pick, min(k, len(pick)), replace=False)]
 
     def trip_after(self, start: int, count: int, declared: str) -> None:
         """Foreign trips in the months after ``start`` (through transit countries)."""

@@ -53,6 +53,7 @@ class DepartingClassifiedTheftScenario(Scenario):
         self.trip_after(int(self.inst.leave_day[self.user]), int(self.rng.integers(2, 5)), "no")
 
     def day_events(self, day: int, plan: DayPlan, batch: dict[str, Rows]) -> None:
+        self.print_before_notice(day, plan, batch)
         if not self.first <= day <= self.last or self.rng.random() > 0.7:
             return
         pc = int(self.inst.own_pc[self.user])
@@ -66,6 +67,19 @@ class DepartingClassifiedTheftScenario(Scenario):
             self.mail(batch, end, pc, self.inst.personal_emails[self.user], docs[:3])
         if own_session:
             self.session(batch, t, pc, end + 120)
+
+    def print_before_notice(self, day: int, plan: DayPlan, batch: dict[str, Rows]) -> None:
+        """Paper copies too: classified documents of the own projects printed on about half of
+        the working days before the notice, many pages each."""
+        window = plan.window_of(self.user)
+        if not self.first <= day <= self.last or window is None:
+            return
+        if self.print_rng.random() > 0.45:
+            return
+        start, end = window
+        t = int(self.print_rng.uniform(start + 600, max(start + 900, end - 1800)))
+        docs = self.classified(True, int(self.print_rng.integers(2, 8)), self.print_rng)
+        self.print_docs(batch, t, int(self.inst.own_pc[self.user]), docs, (8, 60))
 
 
 class Cert1Scenario(Scenario):
@@ -373,6 +387,8 @@ class SlowLeakScenario(Scenario):
             self.mail(batch, t, pc, self.inst.personal_emails[self.user], docs[:1])
         else:
             self.web(batch, t, pc, "drive.google.com", "WWW Upload", docs[0])
+        if self.print_rng.random() < 0.4:  # and a paper copy, now and then
+            self.print_docs(batch, t + 900, pc, docs[:1], (4, 30))
 
 
 class NeedToKnowScenario(Scenario):
@@ -392,7 +408,11 @@ class NeedToKnowScenario(Scenario):
             return
         t, _ = self.when(plan, False)
         pc = int(self.inst.own_pc[self.user])
-        end = self.open_files(batch, t, pc, self.classified(False, int(self.rng.integers(2, 7))))
+        docs = self.classified(False, int(self.rng.integers(2, 7)))
+        end = self.open_files(batch, t, pc, docs)
+        if self.print_rng.random() < 0.35:  # a few of them printed
+            k = int(self.print_rng.integers(1, 4))
+            self.print_docs(batch, end + 60, pc, docs[:k], (2, 25))
         if day == self.last:
             self.usb_copy(
                 batch, end + 120, pc, self.classified(False, int(self.rng.integers(1, 3)))

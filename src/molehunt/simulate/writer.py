@@ -14,6 +14,8 @@ import numpy as np
 from molehunt.simulate.behaviour import CHANNELS, Rows
 from molehunt.simulate.institute import Institute
 
+# Not a CERT file: a simulated institute's print jobs, the same in every layout (docs/events.md).
+PRINT_HEADER = ("id", "date", "user", "pc", "printer", "document", "pages")
 HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
     "r6.2": {
         "logon": ("id", "date", "user", "pc", "activity"),
@@ -44,6 +46,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
             "content",
         ),
         "http": ("id", "date", "user", "pc", "url", "activity", "content"),
+        "print": PRINT_HEADER,
     },
     "r4.2": {
         "logon": ("id", "date", "user", "pc", "activity"),
@@ -63,6 +66,7 @@ HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
             "content",
         ),
         "http": ("id", "date", "user", "pc", "url", "content"),
+        "print": PRINT_HEADER,
     },
 }
 TIME_OF_DAY: list[str] = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)]
@@ -121,6 +125,8 @@ def open_text(path: Path, compress: bool, raw_files: list[IO[bytes]]) -> IO[str]
 def layout_columns(layout: str, channel: str, rows: Rows, keep: list[int]) -> list[list[Any]]:
     """The channel-specific columns of the chosen layout, in header order, for rows ``keep``."""
     v = rows.values
+    if channel == "print":
+        return [[v[name][i] for i in keep] for name in ("printer", "document", "pages")]
 
     def col(name: str) -> list[Any]:
         values = v[name]
@@ -168,7 +174,7 @@ def kept_rows(layout: str, channel: str, rows: Rows) -> list[int]:
 
 
 class ActivityWriter:
-    """Writes the five activity files of one release as days are generated."""
+    """Writes the activity files of one release (CERT's five and print) as days are generated."""
 
     def __init__(
         self, outdir: Path, layout: str, compress: bool, inst: Institute, seed: int
@@ -176,6 +182,9 @@ class ActivityWriter:
         self.layout = layout
         self.inst = inst
         self.rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 7])))
+        # Print ids come from their own generator, so the other files' ids did not change when
+        # the print channel was added.
+        self.print_rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 7, 6])))
         suffix = ".csv.gz" if compress else ".csv"
         self.raw_files: list[IO[bytes]] = []
         self.files = {
@@ -199,7 +208,10 @@ class ActivityWriter:
             if not keep:
                 continue
             ids = make_ids(
-                self.rng, self.counts[channel], len(keep), salt=(number + 1) * 7_919_000_003
+                self.print_rng if channel == "print" else self.rng,
+                self.counts[channel],
+                len(keep),
+                salt=(number + 1) * 7_919_000_003,
             )
             times = [rows.t[i] for i in keep]
             dates = [prefix + TIME_OF_DAY[t] for t in times]
