@@ -10,12 +10,17 @@ from hypothesis import strategies as st
 
 from molehunt.ingest.csv_chunk import LINE_COLUMN
 from molehunt.ingest.logs.clock import LocalClock, load_zone
-from molehunt.ingest.logs.common import LogPlan
+from molehunt.ingest.logs.common import LogPlan, Reject
 from molehunt.ingest.logs.cups import cups_parser
 from molehunt.ingest.logs.directory import IdentityDirectory
 from molehunt.ingest.logs.exchange import exchange_parser
 from molehunt.ingest.logs.postfix import postfix_parser
 from molehunt.ingest.logs.squid import parse_squid
+from molehunt.ingest.logs.windows_export import (
+    parse_winlogbeat_line,
+    parse_xml_record,
+    xml_event_chunks,
+)
 from molehunt.ingest.logs.zeek import zeek_smtp_parser
 from molehunt.ingest.reader import Chunk
 
@@ -30,6 +35,7 @@ PLANS = {
     "zeek-smtp": LogPlan("zeek-smtp", zeek_smtp_parser()),
     "postfix": LogPlan("postfix", postfix_parser(CLOCK)),
     "cups": LogPlan("cups", cups_parser(CLOCK), identities=DIRECTORY),
+    "winlogbeat": LogPlan("winlogbeat", parse_winlogbeat_line),
 }
 SEEDS = [
     b"1157689320.327   2864 10.1.1.1 TCP_MISS/200 10182 GET http://a/ bob DIRECT/1.2.3.4 text/html",
@@ -42,7 +48,16 @@ SEEDS = [
     b"HP4F bob 12 [04/Mar/2024:08:09:10 +0100] total 14 - 10.1.4.7 Budget 2025.docx A4 one-sided",
     b"HP4F - 13 [04/Mar/2024:08:09:10] 1 2 acme pc-1 job A4 two-sided-long-edge",
     b"HP4F bob 13 [04/Mar/2024:08:09:10 +0100] 2 2 acme-123",
+    b'{"@timestamp": "2024-03-04T08:09:10Z", "winlog": {"channel": "Security", "event_id": 4624,'
+    b' "computer_name": "PC", "record_id": 1, "event_data": {"TargetUserName": "bob"}}}',
 ]
+
+XML = (
+    b"<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
+    b"<EventID>4624</EventID><TimeCreated SystemTime='2024-03-04T08:09:10Z'/>"
+    b"<Channel>Security</Channel><Computer>PC</Computer></System><EventData>"
+    b"<Data Name='TargetUserName'>bob</Data></EventData></Event>\n" * 2
+)
 
 line = st.one_of(
     st.sampled_from(SEEDS),
@@ -68,3 +83,26 @@ def test_every_line_is_stored_rejected_or_skipped_once(name: str, lines: list[by
         assert reject.reason and not reject.reason.startswith(
             f"unparsable {PLANS[name].label} line ("
         ), f"parser crashed on line {reject.line}: {reject.reason}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.one_of(
+        st.binary(max_size=400),
+        st.sampled_from([XML]).flatmap(lambda s: st.integers(0, len(s)).map(lambda n: s[:n])),
+        st.just(XML.decode().encode("utf-16")),
+    )
+)
+def test_event_xml_never_crashes_and_rejects_at_most_once(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
+    path = tmp_path_factory.mktemp("xml") / "events.xml"
+    path.write_bytes(data)
+    results = [
+        parse_xml_record(raw)
+        for chunk in xml_event_chunks(path, 0, 1)
+        for _, raw in chunk.numbered_lines()
+    ]
+    rejects = [r for r in results if isinstance(r, Reject)]
+    assert len(rejects) <= 1, "malformed XML ends the file with one reject"
+    assert all(r.reason.startswith(("malformed XML", "not UTF-8")) for r in rejects)

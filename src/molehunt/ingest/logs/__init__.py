@@ -7,6 +7,7 @@ read = stored + rejected + skipped, and a re-ingest adds nothing.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import json
 import re
@@ -24,12 +25,29 @@ from molehunt.ingest.logs.evtx import MAGIC, evtx_chunks, parse_evtx_line
 from molehunt.ingest.logs.exchange import exchange_parser, fields_from_header
 from molehunt.ingest.logs.postfix import postfix_parser
 from molehunt.ingest.logs.squid import parse_squid, split_squid_fast
+from molehunt.ingest.logs.windows_export import (
+    EVENT_NAMESPACE,
+    parse_winlogbeat_line,
+    parse_xml_record,
+    winlogbeat_event,
+    xml_event_chunks,
+)
 from molehunt.ingest.logs.zeek import zeek_fields, zeek_smtp_parser
 from molehunt.ingest.reader import Chunk, open_binary, read_chunks
 from molehunt.ingest.source import ChunkSource, Progress, ingest_file, read_head
 from molehunt.store import Store
 
-FORMATS: tuple[str, ...] = ("auto", "evtx", "squid", "zeek-smtp", "exchange", "postfix", "cups")
+FORMATS: tuple[str, ...] = (
+    "auto",
+    "evtx",
+    "windows-xml",
+    "winlogbeat",
+    "squid",
+    "zeek-smtp",
+    "exchange",
+    "postfix",
+    "cups",
+)
 """Values of `--format`; 'auto' tells them apart by their first bytes."""
 
 _FAST_CHUNK_BYTES = 4 << 20
@@ -49,6 +67,12 @@ def detect_format(path: Path) -> str:
             return "evtx"
     lines = read_head(path, 12)
     text = b"\n".join(lines)
+    if b"<Event" in text and (EVENT_NAMESPACE in text or b"<Events" in text):
+        return "windows-xml"
+    if text.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        wide = text.decode("utf-16", errors="replace").encode()
+        if b"<Event" in wide and EVENT_NAMESPACE in wide:
+            return "windows-xml"
     if b"#path\tsmtp" in text or (lines[0].startswith(b"#separator") and b"mailfrom" in text):
         return "zeek-smtp"
     if b"#Software: Microsoft Exchange" in text or b"#Fields: date-time," in text:
@@ -67,6 +91,8 @@ def detect_format(path: Path) -> str:
             value = json.loads(first)
         except ValueError:
             value = None
+        if isinstance(value, dict) and winlogbeat_event(value) is not None:
+            return "winlogbeat"
         if isinstance(value, dict) and "message" in value:
             return "postfix"
     raise IngestError(
@@ -88,6 +114,10 @@ def plan_for(
     """
     if log_format == "evtx":
         return LogPlan("evtx", parse_evtx_line, channel="windows"), evtx_chunks
+    if log_format == "windows-xml":
+        return LogPlan("windows-xml", parse_xml_record, channel="windows"), xml_event_chunks
+    if log_format == "winlogbeat":
+        return LogPlan("winlogbeat", parse_winlogbeat_line, channel="windows"), None
     if log_format == "squid":
         return LogPlan("squid", parse_squid, channel="http", fast=split_squid_fast), _pipelined
     if log_format == "exchange":

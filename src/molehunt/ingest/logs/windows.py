@@ -15,6 +15,7 @@ docs/logs.md.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from molehunt.ingest.logs.common import (
@@ -74,7 +75,14 @@ def record_time(system: dict[str, Any]) -> str | Reject:
     date, _, rest = stamp.partition("T")
     if not rest:
         date, _, rest = stamp.partition(" ")
-    clock, _, fraction = rest.rstrip("Z").partition(".")
+    rest = rest.removesuffix("Z")
+    if "+" in rest or "-" in rest:  # an offset (exports): convert to UTC
+        try:
+            moment = datetime.datetime.fromisoformat(f"{date}T{rest}")
+        except ValueError:
+            return Reject(f"unparsable SystemTime '{stamp[:40]}' (expected ISO 8601)")
+        return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    clock, _, fraction = rest.partition(".")
     return f"{date}T{clock}.{fraction[:6] or '0'}Z"
 
 
