@@ -84,6 +84,7 @@ class FileReport:
             rejected + skipped).
         skip_reasons: (reason, count) for the skipped lines, most frequent first.
         notes: How the file was read where that is a choice (time zone, inferred year).
+        source_id: The file's row in `sources` (what `watch` follows it by).
     """
 
     path: Path
@@ -96,6 +97,7 @@ class FileReport:
     skipped: int = 0
     skip_reasons: tuple[tuple[str, int], ...] = ()
     notes: tuple[str, ...] = ()
+    source_id: int = 0
 
 
 def read_head(path: Path, lines: int = 2, limit: int = 1 << 20) -> list[bytes]:
@@ -232,6 +234,7 @@ def ingest_file(
         status,
         skipped=sum(skip_reasons.values()),
         skip_reasons=tuple(skip_reasons.most_common()),
+        source_id=source_id,
     )
 
 
