@@ -16,12 +16,13 @@ from molehunt.ingest.logs.directory import IdentityDirectory
 from molehunt.ingest.logs.exchange import exchange_parser
 from molehunt.ingest.logs.postfix import postfix_parser
 from molehunt.ingest.logs.squid import parse_squid
+from molehunt.ingest.logs.w3c import w3c_fields, w3c_parser
 from molehunt.ingest.logs.windows_export import (
     parse_winlogbeat_line,
     parse_xml_record,
     xml_event_chunks,
 )
-from molehunt.ingest.logs.zeek import zeek_smtp_parser
+from molehunt.ingest.logs.zeek import zeek_http_parser, zeek_smtp_parser
 from molehunt.ingest.reader import Chunk
 
 CLOCK = LocalClock(load_zone("Europe/Berlin"), datetime.datetime(2024, 6, 1, tzinfo=datetime.UTC))
@@ -36,6 +37,8 @@ PLANS = {
     "postfix": LogPlan("postfix", postfix_parser(CLOCK)),
     "cups": LogPlan("cups", cups_parser(CLOCK), identities=DIRECTORY),
     "winlogbeat": LogPlan("winlogbeat", parse_winlogbeat_line),
+    "zeek-http": LogPlan("zeek-http", zeek_http_parser(), identities=DIRECTORY),
+    "w3c": LogPlan("w3c", w3c_parser(w3c_fields([]), CLOCK), identities=DIRECTORY),
 }
 SEEDS = [
     b"1157689320.327   2864 10.1.1.1 TCP_MISS/200 10182 GET http://a/ bob DIRECT/1.2.3.4 text/html",
@@ -50,6 +53,13 @@ SEEDS = [
     b"HP4F bob 13 [04/Mar/2024:08:09:10 +0100] 2 2 acme-123",
     b'{"@timestamp": "2024-03-04T08:09:10Z", "winlog": {"channel": "Security", "event_id": 4624,'
     b' "computer_name": "PC", "record_id": 1, "event_data": {"TargetUserName": "bob"}}}',
+    b"1709539751.0\tC1\t10.1.4.7\t1\t10.0.0.1\t80\t1\tPOST\th\t/u\t-\t1.1\t-\t-\t7\t1\t201"
+    + b"\t-" * 4
+    + b"\tbob"
+    + b"\t-" * 8,
+    b"2024-03-04 08:09:10 10.0.0.5 GET /a - 443 OFFSEC\\bob 10.1.4.7 M/5.0 - 200 0 0 15",
+    b'2024-03-04 08:09:10 10.0.0.5 POST "/a b" - 443 - pc-1 M/5.0 - 200 0 0 15',
+    b"#Fields: date time c-ip cs-username cs-method cs-uri sc-status sc-bytes cs-bytes",
 ]
 
 XML = (

@@ -25,6 +25,7 @@ from molehunt.ingest.logs.evtx import MAGIC, evtx_chunks, parse_evtx_line
 from molehunt.ingest.logs.exchange import exchange_parser, fields_from_header
 from molehunt.ingest.logs.postfix import postfix_parser
 from molehunt.ingest.logs.squid import parse_squid, split_squid_fast
+from molehunt.ingest.logs.w3c import w3c_fields, w3c_parser
 from molehunt.ingest.logs.windows_export import (
     EVENT_NAMESPACE,
     parse_winlogbeat_line,
@@ -32,7 +33,12 @@ from molehunt.ingest.logs.windows_export import (
     winlogbeat_event,
     xml_event_chunks,
 )
-from molehunt.ingest.logs.zeek import zeek_fields, zeek_smtp_parser
+from molehunt.ingest.logs.zeek import (
+    DEFAULT_HTTP_FIELDS,
+    zeek_fields,
+    zeek_http_parser,
+    zeek_smtp_parser,
+)
 from molehunt.ingest.reader import Chunk, open_binary, read_chunks
 from molehunt.ingest.source import ChunkSource, Progress, ingest_file, read_head
 from molehunt.store import Store
@@ -43,6 +49,8 @@ FORMATS: tuple[str, ...] = (
     "windows-xml",
     "winlogbeat",
     "squid",
+    "zeek-http",
+    "w3c",
     "zeek-smtp",
     "exchange",
     "postfix",
@@ -77,6 +85,12 @@ def detect_format(path: Path) -> str:
         return "zeek-smtp"
     if b"#Software: Microsoft Exchange" in text or b"#Fields: date-time," in text:
         return "exchange"
+    if b"#path\thttp" in text or (
+        lines[0].startswith(b"#separator") and b"\turi\t" in text and b"\tmethod\t" in text
+    ):
+        return "zeek-http"
+    if b"#Fields:" in text and (b" cs-" in text or b" c-ip" in text):
+        return "w3c"
     first = next((line for line in lines if line.strip() and not line.startswith(b"#")), b"")
     if _SQUID.match(first):
         return "squid"
@@ -120,6 +134,13 @@ def plan_for(
         return LogPlan("winlogbeat", parse_winlogbeat_line, channel="windows"), None
     if log_format == "squid":
         return LogPlan("squid", parse_squid, channel="http", fast=split_squid_fast), _pipelined
+    if log_format == "zeek-http":
+        fields = zeek_fields(read_head(path, 12), DEFAULT_HTTP_FIELDS)
+        return LogPlan("zeek-http", zeek_http_parser(fields), channel="http"), None
+    if log_format == "w3c":
+        clock = LocalClock.for_file(path, timezone)
+        parser = w3c_parser(w3c_fields(read_head(path, 12)), clock)
+        return LogPlan("w3c", parser, channel="http"), None
     if log_format == "exchange":
         fields = fields_from_header(read_head(path, 8))
         return LogPlan("exchange", exchange_parser(fields), channel="email"), None
@@ -217,6 +238,8 @@ def _time_note(path: Path, log_format: str, timezone: str) -> str:
     if log_format == "cups":
         zone = load_zone(timezone).key
         return f"times without a zone offset (CUPS writes one by default) read as {zone}"
+    if log_format == "w3c":
+        return f"date and time read as {load_zone(timezone).key} (IIS writes UTC)"
     return ""
 
 

@@ -1,8 +1,9 @@
-"""Zeek smtp.log (TSV with a `#fields` header) -> email send events."""
+"""Zeek smtp.log and http.log (TSV with a `#fields` header) -> email send and http events."""
 
 from __future__ import annotations
 
 from molehunt.ingest.logs.common import (
+    Event,
     LineParser,
     Parsed,
     Reject,
@@ -43,13 +44,50 @@ DEFAULT_SMTP_FIELDS: tuple[str, ...] = (
 )
 
 
-def zeek_fields(lines: list[bytes]) -> tuple[str, ...]:
-    """Return the `#fields` names among a file's first lines (Zeek's default list if none)."""
+DEFAULT_HTTP_FIELDS: tuple[str, ...] = (
+    "ts",
+    "uid",
+    "id.orig_h",
+    "id.orig_p",
+    "id.resp_h",
+    "id.resp_p",
+    "trans_depth",
+    "method",
+    "host",
+    "uri",
+    "referrer",
+    "version",
+    "user_agent",
+    "origin",
+    "request_body_len",
+    "response_body_len",
+    "status_code",
+    "status_msg",
+    "info_code",
+    "info_msg",
+    "tags",
+    "username",
+    "password",
+    "proxied",
+    "orig_fuids",
+    "orig_filenames",
+    "orig_mime_types",
+    "resp_fuids",
+    "resp_filenames",
+    "resp_mime_types",
+)
+"""Zeek's HTTP::Info log columns (base/protocols/http/main.zeek), used without `#fields`."""
+
+
+def zeek_fields(
+    lines: list[bytes], default: tuple[str, ...] = DEFAULT_SMTP_FIELDS
+) -> tuple[str, ...]:
+    """Return the `#fields` names among a file's first lines (`default` if none)."""
     for raw in lines:
         text = raw.decode("utf-8", errors="replace").rstrip("\r")
         if text.startswith("#fields\t"):
             return tuple(text.split("\t")[1:])
-    return DEFAULT_SMTP_FIELDS
+    return default
 
 
 def _addresses(value: str) -> list[str]:
@@ -102,6 +140,61 @@ def zeek_smtp_parser(fields: tuple[str, ...] = DEFAULT_SMTP_FIELDS) -> LineParse
             "recipients_to": ";".join(_addresses(get("to"))) or None,
             "recipients_cc": ";".join(_addresses(get("cc"))) or None,
             "content": get("subject") or None,
+        }
+
+    return parse
+
+
+_UPLOAD_METHODS = {"POST", "PUT"}
+_NO_HTTP_USER = "no HTTP user name (client address only)"
+
+
+def zeek_http_parser(fields: tuple[str, ...] = DEFAULT_HTTP_FIELDS) -> LineParser:
+    """Return a parser for http.log records: one http event per request.
+
+    The user is `username` (HTTP basic authentication) when there is one; otherwise the
+    client address is kept for the identity map, and the request is skipped if it maps to
+    nobody. The URL is `http://` + Host header (else the server address) + URI.
+    """
+    index = {name: number for number, name in enumerate(fields)}
+
+    def parse(raw: bytes) -> Parsed:
+        text = decode_line(raw)
+        if isinstance(text, Reject):
+            return text
+        if text.startswith("#"):
+            return Skip("Zeek header line")
+        row = text.split("\t")
+        if len(row) != len(fields):
+            return Reject(f"expected {len(fields)} tab-separated fields, found {len(row)}")
+
+        def get(name: str) -> str:
+            value = row[index[name]] if name in index else "-"
+            return "" if value in ("-", "(empty)") else value
+
+        time = epoch_iso(get("ts"))
+        if time is None:
+            return Reject(f"unparsable ts '{get('ts')[:40]}' (expected epoch seconds)")
+        client = get("id.orig_h")
+        who: Event = {"user": None, "_ip": client or None, "_skip": _NO_HTTP_USER}
+        if get("username"):
+            named = account_user(get("username"))
+            if isinstance(named, Skip | Reject):
+                return named
+            who = named
+        upload = get("method").upper() in _UPLOAD_METHODS
+        size = get("request_body_len") if upload else get("response_body_len")
+        server = get("host") or get("id.resp_h")
+        return {
+            **who,
+            "event_id": f"zeek:{get('uid')}:{get('trans_depth')}",
+            "time": time,
+            "host": client or None,
+            "channel": "http",
+            "action": "upload" if upload else "visit",
+            "object": f"http://{server}{get('uri')}" if server else get("uri") or None,
+            "size_bytes": size if size.isdigit() else None,
+            "content": get("status_code") or None,
         }
 
     return parse
