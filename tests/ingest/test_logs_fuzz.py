@@ -14,6 +14,7 @@ from molehunt.ingest.logs.common import LogPlan, Reject
 from molehunt.ingest.logs.cups import cups_parser
 from molehunt.ingest.logs.directory import IdentityDirectory
 from molehunt.ingest.logs.exchange import exchange_parser
+from molehunt.ingest.logs.ocsf import parse_ocsf_line
 from molehunt.ingest.logs.postfix import postfix_parser
 from molehunt.ingest.logs.squid import parse_squid
 from molehunt.ingest.logs.w3c import w3c_fields, w3c_parser
@@ -37,6 +38,7 @@ PLANS = {
     "postfix": LogPlan("postfix", postfix_parser(CLOCK)),
     "cups": LogPlan("cups", cups_parser(CLOCK), identities=DIRECTORY),
     "winlogbeat": LogPlan("winlogbeat", parse_winlogbeat_line),
+    "ocsf": LogPlan("ocsf", parse_ocsf_line, identities=DIRECTORY),
     "zeek-http": LogPlan("zeek-http", zeek_http_parser(), identities=DIRECTORY),
     "w3c": LogPlan("w3c", w3c_parser(w3c_fields([]), CLOCK), identities=DIRECTORY),
 }
@@ -60,6 +62,10 @@ SEEDS = [
     b"2024-03-04 08:09:10 10.0.0.5 GET /a - 443 OFFSEC\\bob 10.1.4.7 M/5.0 - 200 0 0 15",
     b'2024-03-04 08:09:10 10.0.0.5 POST "/a b" - 443 - pc-1 M/5.0 - 200 0 0 15',
     b"#Fields: date time c-ip cs-username cs-method cs-uri sc-status sc-bytes cs-bytes",
+    b'{"class_uid": 4002, "activity_id": 6, "time": 1709539750123, "src_endpoint": {"ip": "pc-1"},'
+    b' "http_request": {"url": {"hostname": "h", "path": "/p"}, "length": 7}}',
+    b'{"class_uid": 4009, "activity_id": 1, "time_dt": "2024-03-04T08:00:00", "email":'
+    b' {"from": "bob@x.org", "to": ["a@b.c"], "size": 9}}',
 ]
 
 XML = (

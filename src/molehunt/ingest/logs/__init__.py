@@ -23,6 +23,7 @@ from molehunt.ingest.logs.cups import cups_parser
 from molehunt.ingest.logs.directory import IdentityDirectory
 from molehunt.ingest.logs.evtx import MAGIC, evtx_chunks, parse_evtx_line
 from molehunt.ingest.logs.exchange import exchange_parser, fields_from_header
+from molehunt.ingest.logs.ocsf import is_ocsf, parse_ocsf_line
 from molehunt.ingest.logs.postfix import postfix_parser
 from molehunt.ingest.logs.squid import parse_squid, split_squid_fast
 from molehunt.ingest.logs.w3c import w3c_fields, w3c_parser
@@ -55,6 +56,7 @@ FORMATS: tuple[str, ...] = (
     "exchange",
     "postfix",
     "cups",
+    "ocsf",
 )
 """Values of `--format`; 'auto' tells them apart by their first bytes."""
 
@@ -107,6 +109,8 @@ def detect_format(path: Path) -> str:
             value = None
         if isinstance(value, dict) and winlogbeat_event(value) is not None:
             return "winlogbeat"
+        if is_ocsf(value):
+            return "ocsf"
         if isinstance(value, dict) and "message" in value:
             return "postfix"
     raise IngestError(
@@ -134,6 +138,8 @@ def plan_for(
         return LogPlan("winlogbeat", parse_winlogbeat_line, channel="windows"), None
     if log_format == "squid":
         return LogPlan("squid", parse_squid, channel="http", fast=split_squid_fast), _pipelined
+    if log_format == "ocsf":
+        return LogPlan("ocsf", parse_ocsf_line, channel="events"), None
     if log_format == "zeek-http":
         fields = zeek_fields(read_head(path, 12), DEFAULT_HTTP_FIELDS)
         return LogPlan("zeek-http", zeek_http_parser(fields), channel="http"), None

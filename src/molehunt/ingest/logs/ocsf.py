@@ -1,0 +1,232 @@
+"""OCSF events (JSON lines, one event object per line) -> file, process, logon, http, email.
+
+Classes read (OCSF 1.x; activity ids as in the schema):
+
+- 1001 File System Activity: 1 Create, 3 Update -> file `write`; 2 Read, 14 Open -> `open`;
+  4 Delete -> `delete`; object = `file.path` (else parent_folder + name).
+- 1007 Process Activity: 1 Launch -> process `start`; object = `process.file.path`,
+  content = `process.cmd_line`.
+- 3002 Authentication: 1 Logon -> logon `logon` (object `logon type N` from logon_type_id),
+  2 Logoff -> `logoff`; the account is `user` (the one authenticated), else `actor.user`.
+- 4002 HTTP Activity: 6 Post, 7 Put -> http `upload`, every other method -> `visit`;
+  object = `http_request.url.url_string` (else scheme://hostname/path?query).
+- 4009 Email Activity: 1 Send -> email `send` by `email.from`; 2 Receive -> `receive` by the
+  first of `email.to`; recipients, subject (content) and size as given.
+
+The acting account is `actor.user` (name, with domain; else uid or email_addr) unless the
+class says otherwise; a SID-shaped uid goes to the identity map. Time is `time` (epoch
+milliseconds) or `time_dt` (ISO 8601). Other classes and activities are skipped with their
+ids.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from typing import Any
+
+from molehunt.ingest.logs.common import Event, Parsed, Reject, Skip, account_user, decode_line
+
+_SID = re.compile(r"^S-1-\d+(-\d+)+$", re.IGNORECASE)
+_FILE_ACTIONS = {1: "write", 2: "open", 3: "write", 4: "delete", 14: "open"}
+_CLASSES = {1001: "File System Activity", 1007: "Process Activity", 3002: "Authentication"}
+_CLASSES.update({4002: "HTTP Activity", 4009: "Email Activity"})
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or isinstance(value, dict | list) else str(value).strip()
+
+
+def _time(event: dict[str, Any]) -> str | None:
+    stamp = event.get("time")
+    if (
+        isinstance(stamp, int | float)
+        and not isinstance(stamp, bool)
+        and 0 < stamp < 32503680000000
+    ):
+        moment = datetime.datetime.fromtimestamp(stamp / 1000, datetime.UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    text = _text(event.get("time_dt"))
+    if text:
+        try:
+            moment = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=datetime.UTC)
+        return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return None
+
+
+def _who(user: dict[str, Any]) -> Parsed:
+    name = _text(user.get("name")) or _text(user.get("email_addr")) or _text(user.get("uid"))
+    who = account_user(name, _text(user.get("domain")) or None)
+    if isinstance(who, dict) and _SID.match(_text(user.get("uid"))):
+        who["_sid"] = _text(user.get("uid"))
+    return who
+
+
+def _addresses(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    return [_text(item) for item in items if _text(item)]
+
+
+def _url(request: dict[str, Any]) -> str | None:
+    url = _object(request.get("url"))
+    if _text(url.get("url_string")):
+        return _text(url.get("url_string"))
+    host = _text(url.get("hostname"))
+    path = _text(url.get("path"))
+    query = _text(url.get("query_string"))
+    if not host and not path:
+        return None
+    scheme = _text(url.get("scheme")) or "http"
+    return f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
+
+
+def _map(class_uid: int, activity: int, event: dict[str, Any]) -> Parsed | None:
+    actor = _object(_object(event.get("actor")).get("user"))
+    if class_uid == 1001:
+        action = _FILE_ACTIONS.get(activity)
+        if action is None:
+            return None
+        file = _object(event.get("file"))
+        path = _text(file.get("path")) or "\\".join(
+            part for part in (_text(file.get("parent_folder")), _text(file.get("name"))) if part
+        )
+        who = _who(actor)
+        return (
+            {**who, "channel": "file", "action": action, "object": path or None}
+            if isinstance(who, dict)
+            else who
+        )
+    if class_uid == 1007:
+        if activity != 1:
+            return None
+        process = _object(event.get("process"))
+        who = _who(actor or _object(process.get("user")))
+        if not isinstance(who, dict):
+            return who
+        return {
+            **who,
+            "channel": "process",
+            "action": "start",
+            "object": _text(_object(process.get("file")).get("path"))
+            or _text(process.get("name"))
+            or None,
+            "content": _text(process.get("cmd_line")) or None,
+        }
+    if class_uid == 3002:
+        if activity not in (1, 2):
+            return None
+        who = _who(_object(event.get("user")) or actor)
+        if not isinstance(who, dict):
+            return who
+        logon_type = _text(event.get("logon_type_id"))
+        detail = f"logon type {logon_type}" if activity == 1 and logon_type else None
+        return {
+            **who,
+            "channel": "logon",
+            "action": "logon" if activity == 1 else "logoff",
+            "object": detail,
+        }
+    if class_uid == 4002:
+        return _map_http(activity, event, actor)
+    if class_uid == 4009:
+        return _map_email(activity, event, actor)
+    return None
+
+
+def _map_http(activity: int, event: dict[str, Any], actor: dict[str, Any]) -> Parsed:
+    request = _object(event.get("http_request"))
+    response = _object(event.get("http_response"))
+    source = _object(event.get("src_endpoint"))
+    who: Event = {"user": None, "_ip": _text(source.get("ip")) or None}
+    who["_skip"] = "no user (client address only)"
+    if actor:
+        named = _who(actor)
+        if not isinstance(named, dict):
+            return named
+        who = named
+    method = _text(request.get("http_method")).upper()
+    upload = activity in (6, 7) or method in ("POST", "PUT")
+    size = _text((request if upload else response).get("length"))
+    return {
+        **who,
+        "host": _text(source.get("ip")) or _text(source.get("hostname")) or None,
+        "channel": "http",
+        "action": "upload" if upload else "visit",
+        "object": _url(request),
+        "size_bytes": size if size.isdigit() else None,
+        "content": _text(response.get("code")) or None,
+    }
+
+
+def _map_email(activity: int, event: dict[str, Any], actor: dict[str, Any]) -> Parsed | None:
+    if activity not in (1, 2):
+        return None
+    email = _object(event.get("email"))
+    sender = _text(email.get("from")) or _text(email.get("smtp_from"))
+    recipients = _addresses(email.get("to")) or _addresses(email.get("smtp_to"))
+    account = sender if activity == 1 else (recipients or [""])[0]
+    who = _who({"name": account}) if account else _who(actor)
+    if not isinstance(who, dict):
+        return who
+    size = _text(email.get("size"))
+    return {
+        **who,
+        "channel": "email",
+        "action": "send" if activity == 1 else "receive",
+        "object": ";".join(recipients) or None,
+        "size_bytes": size if size.isdigit() else None,
+        "sender": sender or None,
+        "recipients_to": ";".join(recipients) or None,
+        "recipients_cc": ";".join(_addresses(email.get("cc"))) or None,
+        "content": _text(email.get("subject")) or None,
+    }
+
+
+def is_ocsf(value: object) -> bool:
+    """Tell whether a parsed JSON value looks like an OCSF event (a class and an activity)."""
+    return isinstance(value, dict) and "class_uid" in value and "activity_id" in value
+
+
+def parse_ocsf_line(raw: bytes) -> Parsed:
+    """Map one OCSF JSON line to an event, a skip (other classes, activities) or a reject."""
+    text = decode_line(raw)
+    if isinstance(text, Reject):
+        return text
+    try:
+        event = json.loads(text)
+    except json.JSONDecodeError as error:
+        return Reject(f"invalid JSON ({error.msg})")
+    if not is_ocsf(event):
+        return Reject("expected an OCSF event object with class_uid and activity_id")
+    try:
+        class_uid, activity = int(event["class_uid"]), int(event["activity_id"])
+    except (TypeError, ValueError):
+        return Reject("class_uid and activity_id must be integers")
+    name = _CLASSES.get(class_uid)
+    if name is None:
+        return Skip(f"OCSF class {class_uid} not used")
+    mapped = _map(class_uid, activity, event)
+    if mapped is None:
+        return Skip(f"OCSF {name} ({class_uid}) activity {activity} not used")
+    if isinstance(mapped, Skip | Reject):
+        return Skip(f"OCSF {name} ({class_uid}): {mapped.reason}")
+    time = _time(event)
+    if time is None:
+        return Reject("no time (expected 'time' in epoch milliseconds or 'time_dt' ISO 8601)")
+    metadata = _object(event.get("metadata"))
+    device = _object(event.get("device"))
+    return {
+        "host": _text(device.get("hostname")) or _text(device.get("name")) or None,
+        **mapped,
+        "event_id": _text(metadata.get("uid")) or None,
+        "time": time,
+    }
