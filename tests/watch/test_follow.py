@@ -41,7 +41,8 @@ def test_watch_partial_last_line_waits_until_it_is_whole(tmp_path: Path) -> None
         watcher.step()
         assert watcher.stats.read == 1
         _append(path, whole[20:])
-        watcher.step()
+        watcher.step()  # staged for the alert rules
+        watcher.commit()  # and committed as a batch
         assert watcher.stats.read == 2 and watcher.stats.stored == 2
         lines = store.query("SELECT source_line FROM events ORDER BY 1")
     assert lines == [(1,), (2,)]
@@ -55,6 +56,7 @@ def test_watch_bad_lines_are_rejects_with_file_line_and_reason(tmp_path: Path) -
         watcher.step()
         _append(path, b'{"user": "AAA0001"}\n' + _event("AAA0001", "2010-01-04T09:00:00Z"))
         watcher.step()
+        watcher.commit()
         rejects = store.query("SELECT path, line, reason FROM rejects ORDER BY line")
         counts = store.query("SELECT rows_read, rows_stored, rows_rejected FROM sources")
     assert [(p, line) for p, line, _ in rejects] == [(str(path), 2), (str(path), 3)]

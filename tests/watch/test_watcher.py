@@ -38,6 +38,7 @@ def test_watch_day_by_day_closes_days_with_the_scores_of_batch_detect(
                 release.append_day(tmp_path / "in", day)
             watcher.step()
         assert watcher.stats.closed == release.days[:-1]  # the newest day stays open
+        watcher.commit()  # what a stopped watch commits
         assert watcher.stats.read == watcher.stats.stored + watcher.stats.rejected
         run_detection(store)  # what a later `molehunt detect` adds: the last day
         scores = store.query(SCORES)

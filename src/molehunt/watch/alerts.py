@@ -16,10 +16,12 @@ later day; and the first use of a PC on an open day (`new_hosts`) is known at da
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
+
+import pyarrow as pa
 
 from molehunt.context.labels import label_events
 from molehunt.context.signals import context_daily_sql
@@ -30,6 +32,7 @@ from molehunt.features.daily import compute_features, derived_features_sql, has_
 from molehunt.features.enrich import enriched_events_sql
 from molehunt.store import Store
 from molehunt.store.database import Transaction
+from molehunt.watch.pending import PENDING_TABLE
 
 # score/risk.py: 80 points of evidence score 50, the alert threshold, on any day.
 CRITICAL_WEIGHT = 80.0
@@ -38,6 +41,11 @@ ALERTS_TABLE = (
     "day DATE, rule_id VARCHAR, stage VARCHAR, raised TIMESTAMP, alert JSON)"
 )
 _REFERENCE_TABLES = ("features_raw", "features", "org_month", "host_week", "domain_categories")
+_USERS = "molehunt_watch_users"
+# The table references of the generated feature SQL that an evaluation of some people only
+# points at their rows (features/enrich.py and features/daily.py write them this way).
+_EVENTS_FROM = "FROM events e"
+_RAW_FROM = "FROM features_raw"
 
 
 def is_critical(rule: Rule) -> bool:
@@ -125,7 +133,12 @@ class _RollBack(Exception):
 
 
 def open_day_hits(
-    store: Store, rules: Iterable[Rule], since: date | None, until: date
+    store: Store,
+    rules: Iterable[Rule],
+    since: date | None,
+    until: date,
+    users: Collection[str] | None = None,
+    staged: bool = False,
 ) -> list[tuple[str, date, str]]:
     """Return (user, day, rule_id) of the rules' hits on the open days (since, until].
 
@@ -134,20 +147,26 @@ def open_day_hits(
         rules: The rules to run (the critical ones).
         since: Last closed day (None: nothing closed yet).
         until: Newest open day.
+        users: Evaluate only these people (those with new events since the last run); their
+            peer statistics then compare them with each other only. None: everyone.
+        staged: Also read the staged (parsed, not yet committed) events; the caller commits
+            first when `reads_staged()` is false.
 
     Returns:
         The hits, as the rules' compiled SQL finds them on the partial days.
     """
     chosen = list(rules)
-    if not chosen:
+    if not chosen or (users is not None and not users):
         return []
     hits: list[tuple[str, date, str]] = []
     context = _has_context_records(store)
     if context:
         label_events(store, since)  # the open days' labels, as the day close will recompute
+    if users is not None:
+        store.register(_USERS, pa.table({"user": pa.array(sorted(users), pa.string())}))
     try:
         with store.transaction() as connection:
-            _partial_features(connection, since, until, context)
+            _partial_features(connection, since, until, context, users is not None, staged)
             rows = connection.execute(
                 f"SELECT user, day, rule_id FROM ({compile_rules(chosen, since, until)})"
             )
@@ -155,13 +174,40 @@ def open_day_hits(
             raise _RollBack
     except _RollBack:
         pass
+    finally:
+        if users is not None:
+            store.unregister(_USERS)
     return hits
 
 
+def reads_staged() -> bool:
+    """Tell whether the feature SQL can be pointed at staged events (see `_partial_features`).
+
+    Returns:
+        True when the generated SQL names its tables as expected.
+    """
+    sample = date(2000, 1, 1)
+    return _EVENTS_FROM in enriched_events_sql(sample, sample) and _RAW_FROM in (
+        derived_features_sql(sample, sample, False)
+    )
+
+
 def _partial_features(
-    connection: Transaction, since: date | None, until: date, context: bool
+    connection: Transaction,
+    since: date | None,
+    until: date,
+    context: bool,
+    only_users: bool,
+    staged: bool,
 ) -> None:
-    """Add the open days' rows to `features_raw` and `features` (inside a rolled-back tx)."""
+    """Add the open days' rows to `features_raw` and `features` (inside a rolled-back tx).
+
+    The feature SQL reads the open days' events from a temporary view (the committed events
+    plus, with `staged`, the staged ones; with `only_users`, the listed people's only) and
+    their history from a temporary copy of `features_raw`: the generated SQL's two table
+    names are pointed at them. If that SQL ever stops naming them as expected, it runs on the
+    real tables (the caller then commits before evaluating: `reads_staged()`).
+    """
     if context:
         connection.execute("DELETE FROM context_daily WHERE day > ?", [since or date(1900, 1, 1)])
         connection.execute(f"INSERT INTO context_daily {context_daily_sql(until, since)}")
@@ -169,16 +215,30 @@ def _partial_features(
     if since is None or not set(_REFERENCE_TABLES) <= tables:
         compute_features(connection, since, until)  # nothing closed yet: the full path
         return
+    events_sql = enriched_events_sql(since, until)
+    derived = derived_features_sql(since, until, has_context(connection))
+    raw_table = "features_raw"
+    if _EVENTS_FROM in events_sql and _RAW_FROM in derived:
+        chosen = f"user IN (SELECT user FROM {_USERS})" if only_users else "true"
+        connection.execute(
+            f"CREATE TEMP TABLE molehunt_watch_raw AS SELECT * FROM features_raw WHERE {chosen}"
+        )
+        extra = f" UNION ALL SELECT * FROM {PENDING_TABLE} WHERE {chosen}" if staged else ""
+        connection.execute(
+            f"CREATE TEMP VIEW molehunt_watch_events AS SELECT * FROM events WHERE {chosen}{extra}"
+        )
+        events_sql = events_sql.replace(_EVENTS_FROM, "FROM molehunt_watch_events e")
+        derived = derived.replace(_RAW_FROM, "FROM molehunt_watch_raw")
+        raw_table = "molehunt_watch_raw"
     aggregates = ",\n        ".join(f.aggregate_sql() for f in load_features())
     connection.execute(
-        f"""INSERT INTO features_raw
+        f"""INSERT INTO {raw_table}
         SELECT r.user, r.day, coalesce(o.peer_group, 'unknown') AS peer_group,
             r.* EXCLUDE (user, day)
         FROM (SELECT user, day, {aggregates}
-              FROM ({enriched_events_sql(since, until)}) enriched GROUP BY user, day) r
+              FROM ({events_sql}) enriched GROUP BY user, day) r
         LEFT JOIN org_month o ON o.month = strftime(r.day, '%Y-%m') AND o.user_id = r.user"""
     )
-    derived = derived_features_sql(since, until, has_context(connection))
     connection.execute(f"INSERT INTO features {derived}")
 
 
@@ -189,21 +249,25 @@ def _has_context_records(store: Store) -> bool:
 
 
 def last_events(
-    store: Store, pairs: Iterable[tuple[str, date]]
+    store: Store, pairs: Iterable[tuple[str, date]], staged: bool = False
 ) -> dict[tuple[str, date], tuple[datetime, str]]:
     """Return each (user, day)'s newest event time and its `path:line`.
 
     Args:
         store: The workspace.
         pairs: The user-days.
+        staged: Also look at the staged events.
 
     Returns:
         (time, 'path:line') per user-day that has events.
     """
     found: dict[tuple[str, date], tuple[datetime, str]] = {}
+    relation = "events"
+    if staged:
+        relation = f"(SELECT * FROM events UNION ALL SELECT * FROM {PENDING_TABLE})"
     for user, day in set(pairs):
         rows = store.query(
-            "SELECT e.time, s.path || ':' || e.source_line FROM events e "
+            f"SELECT e.time, s.path || ':' || e.source_line FROM {relation} e "
             "JOIN sources s USING (source_id) WHERE e.user = ? AND e.time >= ? "
             "AND e.time < ? + INTERVAL 1 DAY ORDER BY e.time DESC, e.source_line DESC LIMIT 1",
             [user, day, day],

@@ -24,6 +24,7 @@ from molehunt.ingest.jsonl import JsonLinesPlan
 from molehunt.ingest.reader import Chunk, is_gzip, read_chunks
 from molehunt.ingest.source import ChunkSource, FilePlan, FileReport, ingest_file
 from molehunt.store import Store
+from molehunt.watch.pending import drop_staged, resume_point, stage_chunks
 
 # At most this much of one file is read per poll, so alerts and day closes interleave with a
 # large backlog instead of waiting for all of it.
@@ -99,7 +100,7 @@ def complete_lines(limit: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> ChunkS
 
 @dataclass
 class FollowedFile:
-    """One followed path: its identity, its plan and what was read of it.
+    """One followed path: its identity, its plan and what was committed and staged of it.
 
     Args:
         path: The path given on the command line.
@@ -112,21 +113,41 @@ class FollowedFile:
     identity: tuple[int, int] | None = None  # (device, inode) of the file being read
     size: int = 0
     done: int = 0  # bytes committed of the current file
+    source_id: int | None = None  # its source, once registered by a first commit
+    staged_end: int = 0  # bytes parsed into the staged events (>= done)
+    staged_line: int = 0  # last line staged
+    staged_since: float | None = None  # when the oldest staged line was read
     missing_reported: bool = False
     reports: list[FileReport] = field(default_factory=list)
 
+    @property
+    def staged_bytes(self) -> int:
+        """Bytes read but not yet committed."""
+        return max(0, self.staged_end - self.done)
+
     def poll(
-        self, store: Store, notify: NoticeSink, limit: int = DEFAULT_POLL_BYTES
-    ) -> FileReport | None:
-        """Ingest what was appended since the last poll (whole lines only).
+        self,
+        store: Store,
+        notify: NoticeSink,
+        limit: int = DEFAULT_POLL_BYTES,
+        *,
+        commit: bool = True,
+        now: float = 0.0,
+        commit_bytes: int = 0,
+    ) -> tuple[FileReport | None, int]:
+        """Take what was appended since the last poll (whole lines only).
 
         Args:
             store: The workspace.
             notify: Receives rotation, truncation and missing-file notices.
             limit: Read at most about this many bytes now.
+            commit: Commit (ingest) everything read; otherwise new lines are only staged
+                (parsed for the alert rules), except a file's first lines, which register it.
+            now: The watcher's clock, remembered for the oldest staged line.
+            commit_bytes: Commit anyway when at least this much is new (a backlog).
 
         Returns:
-            What this poll ingested, or None when there was nothing new.
+            (what a commit ingested or None, the first line newly staged or 0).
 
         Raises:
             IngestError: The file became unreadable or its header is not recognised.
@@ -137,28 +158,38 @@ class FollowedFile:
             if not self.missing_reported:
                 self.missing_reported = True
                 notify(Notice(str(self.path), "missing", f"{self.path}: not there (yet); waiting"))
-            return None
+            return None, 0
         self.missing_reported = False
         identity = (stat.st_dev, stat.st_ino)
         if self.identity is not None and identity != self.identity:
             self._rotated(store, notify, stat.st_size)
-        elif self.identity is not None and stat.st_size < self.done:
-            lost = max(0, self.size - self.done)
-            notify(
-                Notice(
-                    str(self.path),
-                    "truncated",
-                    f"{self.path}: truncated to {stat.st_size:,} bytes after {self.done:,} were "
-                    f"read ({lost:,} unread bytes lost); following the new content as a new "
-                    "source",
-                )
-            )
-            self.plan, self.done = None, 0
+        elif self.identity is not None and stat.st_size < max(self.done, self.staged_end):
+            self._truncated(store, notify, stat.st_size)
         self.identity, self.size = identity, stat.st_size
-        if stat.st_size <= self.done:
-            return None
+        has_new = stat.st_size > max(self.done, self.staged_end)
+        if not has_new and not (commit and self.staged_bytes):
+            return None, 0
         if self.plan is None and not self._make_plan():
-            return None
+            return None, 0
+        backlog = commit_bytes and stat.st_size - self.done >= commit_bytes
+        if commit or backlog or self.source_id is None:
+            return self._commit(store, limit), 0
+        first = self.staged_line + 1
+        end, lines = stage_chunks(
+            store,
+            self.plan,  # type: ignore[arg-type]
+            self.source_id,
+            complete_lines(limit)(self.path, self.staged_end, first),
+        )
+        if not lines:
+            return None, 0
+        self.staged_line += lines
+        self.staged_end = end
+        if self.staged_since is None:
+            self.staged_since = now
+        return None, first
+
+    def _commit(self, store: Store, limit: int) -> FileReport | None:
         assert self.plan is not None
         offsets: list[int] = []
         report = ingest_file(
@@ -169,14 +200,23 @@ class FollowedFile:
             progress=lambda _path, end, _rows: offsets.append(end),
             chunks=complete_lines(limit),
         )
-        if offsets:
-            self.done = offsets[-1]
-        elif self.done == 0:  # resumed after a restart with nothing new: where the store is
-            self.done = self._committed(store)
+        self._resume_point(store, report.source_id)
+        if self.source_id is not None:
+            kept = self.staged_end > self.done  # staged beyond what this commit reached
+            drop_staged(store, self.source_id, self.staged_line if kept else None)
+        if self.staged_end <= self.done:
+            self.staged_since = None
         if report.read == 0:
             return None
         self.reports.append(report)
         return report
+
+    def _resume_point(self, store: Store, source_id: int) -> None:
+        """Where the store stands on the current file (found by content, not by path)."""
+        done, lines = resume_point(store, source_id)
+        self.source_id, self.done = source_id, done
+        if self.staged_end <= done:
+            self.staged_end, self.staged_line = done, lines
 
     def _make_plan(self) -> bool:
         """Plan the file once its first whole lines are there (a header alone is not enough)."""
@@ -190,14 +230,25 @@ class FollowedFile:
         self.plan = plan_cert_file(self.path) if self.kind == "cert" else JsonLinesPlan()
         return True
 
-    def _committed(self, store: Store) -> int:
-        """Bytes of the current file the store holds (its newest source's resume offset)."""
-        rows = store.query(
-            "SELECT bytes_done FROM sources WHERE path = ? AND kind = ? "
-            "ORDER BY last_ingested DESC, source_id DESC LIMIT 1",
-            [str(self.path), self.kind],
+    def _forget(self, store: Store) -> None:
+        """Start over on a new file at the same path (its staged rows are dropped)."""
+        if self.source_id is not None:
+            drop_staged(store, self.source_id)
+        self.plan, self.source_id, self.done, self.size = None, None, 0, 0
+        self.staged_end, self.staged_line, self.staged_since = 0, 0, None
+
+    def _truncated(self, store: Store, notify: NoticeSink, new_size: int) -> None:
+        lost = max(0, self.size - self.done)
+        notify(
+            Notice(
+                str(self.path),
+                "truncated",
+                f"{self.path}: truncated to {new_size:,} bytes after {self.done:,} were "
+                f"committed ({lost:,} bytes read or written since are lost); following the new "
+                "content as a new source",
+            )
         )
-        return int(rows[0][0]) if rows else 0
+        self._forget(store)
 
     def _rotated(self, store: Store, notify: NoticeSink, new_size: int) -> None:
         """Read the rest of the replaced file if it is still in the folder, then start over."""
@@ -205,9 +256,12 @@ class FollowedFile:
         drained = ""
         if old is not None and self.plan is not None:
             report = ingest_file(store, old, self.kind, self.plan, chunks=complete_lines(1 << 62))
+            self.reports.append(report)
             drained = f"; read its last {report.read:,} lines as {old.name}"
         elif self.size > self.done:
-            drained = f"; {self.size - self.done:,} unread bytes of the old file were not found"
+            drained = (
+                f"; {self.size - self.done:,} uncommitted bytes of the old file were not found"
+            )
         notify(
             Notice(
                 str(self.path),
@@ -216,7 +270,7 @@ class FollowedFile:
                 "the new file",
             )
         )
-        self.plan, self.done, self.size = None, 0, 0
+        self._forget(store)
 
     def _find_renamed(self) -> Path | None:
         """The file that was at `path` before rotation, if it is still in the same folder."""

@@ -35,12 +35,18 @@ from molehunt.watch.alerts import (
     is_critical,
     last_events,
     open_day_hits,
+    reads_staged,
 )
 from molehunt.watch.follow import DEFAULT_POLL_BYTES, FollowedFile, Notice, NoticeSink, kind_of
+from molehunt.watch.pending import PENDING_TABLE, ensure_pending_table
 from molehunt.watch.sinks import Sink
 
 DEFAULT_GRACE_SECONDS = 120.0
 DEFAULT_POLL_SECONDS = 0.1
+# Lines are staged (parsed for the alert rules) between commits; a commit writes them as one
+# event batch. Fewer, larger batches keep the `events` view fast over a long watch.
+DEFAULT_COMMIT_SECONDS = 30.0
+DEFAULT_COMMIT_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,9 @@ class WatchConfig:
         poll_seconds: Pause between polls when nothing new arrived.
         idle_exit_seconds: Stop after this long without new lines (None: run until stopped).
         poll_bytes: Read at most about this much of one file per poll.
+        commit_seconds: Commit a file's staged lines once the oldest is this old (0: commit
+            every poll, no staging).
+        commit_bytes: ... or once this much is read but not committed.
         rule_paths: Extra rule files or folders (`--rules`).
     """
 
@@ -60,6 +69,8 @@ class WatchConfig:
     poll_seconds: float = DEFAULT_POLL_SECONDS
     idle_exit_seconds: float | None = None
     poll_bytes: int = DEFAULT_POLL_BYTES
+    commit_seconds: float = DEFAULT_COMMIT_SECONDS
+    commit_bytes: int = DEFAULT_COMMIT_BYTES
     rule_paths: tuple[Path, ...] = ()
 
 
@@ -123,6 +134,8 @@ class Watcher:
         self.critical = [rule for rule in rules if is_critical(rule)]
         with store.transaction() as connection:
             connection.execute(ALERTS_TABLE)
+        ensure_pending_table(store)
+        self.staging = config.commit_seconds > 0 and reads_staged()
         self.raised = {str(r[0]) for r in store.query("SELECT alert_id FROM watch_alerts")}
         self.last_batch = int(store.query("SELECT coalesce(max(batch_id), 0) FROM batches")[0][0])
         self.source_day: dict[int, date] = {}  # newest event day per source seen in this run
@@ -130,6 +143,7 @@ class Watcher:
         newest = store.query("SELECT max(time)::DATE FROM events")[0][0]
         self.newest: date | None = newest
         self.pending = False  # events arrived that the critical rules have not seen yet
+        self.candidates: set[str] | None = None  # who they belong to (None: maybe anyone)
         closed = self.last_closed()
         if newest is not None and (closed is None or newest > closed):
             self.first_seen[newest] = clock()  # a restart: the grace period starts again
@@ -171,27 +185,82 @@ class Watcher:
         Returns:
             True when new lines were read.
         """
-        read = self._poll()
+        committed, staged = self._poll()
+        if committed:
+            self._account_new_batches()
+        if staged:
+            self._account_staged(staged)
+        read = committed or bool(staged)
         if read:
             self.idle_since = self.clock()
-            self._account_new_batches()
         self._close_complete_days()
         if self.pending:
             self._evaluate_open_days()
         return read
 
-    def _poll(self) -> bool:
-        read = False
+    def _poll(self, force: bool = False) -> tuple[bool, list[tuple[int, int]]]:
+        """Poll every input; return (whether a commit ingested lines, (source, first staged
+        line) per input that staged new lines)."""
+        committed = False
+        staged: list[tuple[int, int]] = []
+        now = self.clock()
         for followed in self.files:
-            report = followed.poll(self.store, self.notify, self.config.poll_bytes)
-            if report is None:
-                continue
-            read = True
-            self.stats.read += report.read
-            self.stats.stored += report.stored
-            self.stats.rejected += report.rejected
-            self.stats.skipped += report.skipped
-        return read
+            due = force or self.config.commit_seconds <= 0 or not self.staging
+            if followed.staged_since is not None:
+                due = due or now - followed.staged_since >= self.config.commit_seconds
+            due = due or followed.staged_bytes >= self.config.commit_bytes
+            report, first = followed.poll(
+                self.store,
+                self.notify,
+                self.config.poll_bytes,
+                commit=due,
+                now=now,
+                commit_bytes=self.config.commit_bytes,
+            )
+            committed = committed or report is not None
+            if first and followed.source_id is not None:
+                staged.append((followed.source_id, first))
+        reports = [r for followed in self.files for r in followed.reports]
+        self.stats.read = sum(r.read for r in reports)
+        self.stats.stored = sum(r.stored for r in reports)
+        self.stats.rejected = sum(r.rejected for r in reports)
+        self.stats.skipped = sum(r.skipped for r in reports)
+        return committed, staged
+
+    def commit(self) -> None:
+        """Commit every input's staged lines (and whatever else is there to read) now."""
+        committed, _ = self._poll(force=True)
+        if committed:
+            self._account_new_batches()
+
+    def _account_staged(self, staged: list[tuple[int, int]]) -> None:
+        """Note the staged rows' days and people (as `_account_new_batches` does for batches)."""
+        where = " OR ".join("(source_id = ? AND source_line >= ?)" for _ in staged)
+        params: list[object] = [x for pair in staged for x in pair]
+        closed = self.last_closed() or date(1900, 1, 1)
+        rows = self.store.query(
+            f"SELECT source_id, max(time)::DATE, min(time)::DATE FROM {PENDING_TABLE} "
+            f"WHERE {where} GROUP BY ALL",
+            params,
+        )
+        self._note_days(rows, self.clock())
+        if self.candidates is not None or not self.pending:
+            users = self.store.query(
+                f"SELECT DISTINCT user FROM {PENDING_TABLE} WHERE ({where}) AND time::DATE > ?",
+                [*params, closed],
+            )
+            self.candidates = (self.candidates or set()) | {str(row[0]) for row in users}
+        self.pending = True
+
+    def _note_days(self, rows: list[tuple[object, ...]], arrived: float) -> None:
+        for source_id, newest, oldest in rows:
+            assert isinstance(newest, date) and isinstance(oldest, date)
+            known = self.source_day.get(int(str(source_id)), newest)
+            self.source_day[int(str(source_id))] = max(newest, known)
+            for day in (oldest, newest):
+                self.first_seen.setdefault(day, arrived)
+            if self.newest is None or newest > self.newest:
+                self.newest = newest
 
     def _account_new_batches(self) -> None:
         """Note the new batches' newest day per source, and events for closed days."""
@@ -206,11 +275,17 @@ class Watcher:
             "'" + str(self.store.root / str(r[1])).replace("'", "''") + "'" for r in rows
         )
         closed = self.last_closed()
+        low = closed or date(1900, 1, 1)
         per_source = self.store.query(
             f"SELECT source_id, max(time)::DATE, min(time)::DATE, "
             f"count(*) FILTER (WHERE time::DATE <= ?) FROM read_parquet([{files}]) GROUP BY ALL",
-            [closed or date(1900, 1, 1)],
+            [low],
         )
+        if self.candidates is not None or not self.pending:
+            users = self.store.query(
+                f"SELECT DISTINCT user FROM read_parquet([{files}]) WHERE time::DATE > ?", [low]
+            )
+            self.candidates = (self.candidates or set()) | {str(row[0]) for row in users}
         arrived = self.clock()
         for source_id, newest, oldest, late in per_source:
             self.source_day[int(source_id)] = max(
@@ -253,6 +328,7 @@ class Watcher:
         until = self._closable_until()
         if until is None:
             return
+        self.commit()  # the day's staged lines become batches before detection reads them
         summary = run_detection(self.store, until=until, rule_paths=self.config.rule_paths)
         if summary.first_day is None:
             return
@@ -270,6 +346,9 @@ class Watcher:
         )
         for day in [d for d in self.first_seen if d <= until]:
             del self.first_seen[day]
+        # The open days' baselines now include the closed days' final rows: everyone with
+        # open-day events is evaluated once more.
+        self.candidates, self.pending = None, self.newest is not None and self.newest > until
         critical = [r.id for r in self.critical]
         if not critical:
             return
@@ -282,12 +361,17 @@ class Watcher:
         self._raise([(str(u), d, str(r)) for u, d, r in hits], "day-close")
 
     def _evaluate_open_days(self) -> None:
+        users, self.candidates = self.candidates, set()
         self.pending = False
         closed = self.last_closed()
         if self.newest is None or (closed is not None and self.newest <= closed):
             return
+        if closed is None or not self.staging:
+            self.commit()  # the first day's full feature run reads committed events only
         started = time.perf_counter()
-        hits = open_day_hits(self.store, self.critical, closed, self.newest)
+        hits = open_day_hits(
+            self.store, self.critical, closed, self.newest, users, staged=self.staging
+        )
         self.stats.evaluations += 1
         self.stats.evaluation_seconds += time.perf_counter() - started
         self._raise(hits, "intra-day")
@@ -296,7 +380,7 @@ class Watcher:
         new = [(u, d, r) for u, d, r in hits if alert_id(u, d, r) not in self.raised]
         if not new:
             return
-        where = last_events(self.store, [(u, d) for u, d, _ in new])
+        where = last_events(self.store, [(u, d) for u, d, _ in new], staged=self.staging)
         alerts = []
         for user, day, rule_id in sorted(new):
             rule = self.rules[rule_id]
@@ -339,7 +423,8 @@ class Watcher:
         self.stats.alerts += len(alerts)
 
     def close(self) -> None:
-        """Flush and close every sink (what was read is already committed)."""
+        """Commit what was read, then flush and close every sink."""
+        self.commit()
         for sink in self.sinks:
             sink.close()
 
