@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
@@ -14,12 +15,14 @@ from molehunt.store.database import Store
 def deviations(
     store: Store, user: str, day: date, config: ScoringConfig = DEFAULT_SCORING
 ) -> list[Deviation]:
-    """Return the channels whose deviation from the person's usual added points that day.
+    """Return the channels whose deviation from the person's usual, or exposure, added points.
 
-    Replays `score.risk.deviation_sql` and `sustained_sql` per channel from the `features`
-    rows of the person's last `sustained_days` active days, so the figures are those the
+    Replays `score.risk.deviation_sql`, `sustained_sql` and `exposure_sql` per channel from
+    the `features` rows of the person's last `sustained_days` active days (and, for the
+    departure window, of the last `exposure_window_days` days), so the figures are those the
     score used: e.g. "removable-media connects 6; own usual 2.0 +/- 1.0 (3.1 standard units
-    above); 9 of the last 10 active days above usual: +21 points today, +16 for the run".
+    above); 9 of the last 10 active days above usual: +21 points today, +16 for the run, +23
+    as exposure in a departure window (job-site browsing risen far above usual)".
 
     Args:
         store: The workspace (after `run_detection`).
@@ -39,15 +42,41 @@ def deviations(
     )
     if not rows or rows[0]["day"] != day:
         return []
-    found = [_deviation(name, weight, rows, config) for name, weight in config.deviation_channels]
+    exposure = (
+        dict(config.exposure_channels) if _in_departure_window(store, user, day, config) else {}
+    )
+    found = [
+        _deviation(name, weight, exposure.get(name, 0.0), rows, config)
+        for name, weight in config.deviation_channels
+    ]
     kept = [d for d in found if d is not None]
-    return sorted(kept, key=lambda d: -(d.points + d.sustained_points))
+    return sorted(kept, key=lambda d: -(d.points + d.sustained_points + d.exposure_points))
+
+
+def _in_departure_window(store: Store, user: str, day: date, config: ScoringConfig) -> bool:
+    """Whether exposure counts for the person that day (`score.risk.sustained_columns_sql`)."""
+    rows = store.query(
+        f"""SELECT coalesce(max(z_trend_job_visits), 0) > {config.exposure_trend!r}
+            OR coalesce(max(departing) FILTER (WHERE day = ?), 0) > 0
+        FROM features WHERE user = ? AND day <= ?
+            AND day >= CAST(? AS DATE) - INTERVAL {config.exposure_window_days - 1} DAYS""",
+        [day, user, day, day],
+    )
+    return bool(rows and rows[0][0])
 
 
 def _deviation(
-    name: str, weight: float, rows: list[dict[str, Any]], config: ScoringConfig
+    name: str,
+    weight: float,
+    exposure_weight: float,
+    rows: list[dict[str, Any]],
+    config: ScoringConfig,
 ) -> Deviation | None:
-    """One channel's deviation over the window `rows` (newest first), None when it adds 0."""
+    """One channel's deviation over the window `rows` (newest first), None when it adds 0.
+
+    `exposure_weight` is the channel's exposure weight when the day is in a departure
+    window, else 0.
+    """
     today = rows[0]
     value = today[name]
     if value is None:
@@ -58,7 +87,8 @@ def _deviation(
     )
     run = sum(d - config.sustained_slack for d in devs)
     sustained = weight * min(config.deviation_cap, config.sustained_weight * max(0.0, run))
-    if points <= 0 and sustained <= 0:
+    exposure = exposure_weight * config.exposure_weight * math.log1p(max(0.0, float(value)))
+    if points <= 0 and sustained <= 0 and exposure <= 0:
         return None
     above = sum(1 for d in devs if d > 0)
     definition = base_feature(name)
@@ -78,6 +108,11 @@ def _deviation(
         added.append(f"+{points:.0f} points today")
     if sustained > 0:
         added.append(f"+{sustained:.0f} for the run of days above usual")
+    if exposure > 0:
+        added.append(
+            f"+{exposure:.0f} as exposure in a departure window (job-site browsing risen far "
+            "above usual in recent weeks, or a departure known)"
+        )
     text += ": " + ", ".join(added)
     return Deviation(
         feature=name,
@@ -89,4 +124,5 @@ def _deviation(
         points=round(points, 6),
         sustained_points=round(sustained, 6),
         text=text,
+        exposure_points=round(exposure, 6),
     )

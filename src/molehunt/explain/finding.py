@@ -120,6 +120,8 @@ class Deviation:
         points: Evidence points the day's deviation added.
         sustained_points: Points the sustained deviation (the window) added.
         text: One line in plain words.
+        exposure_points: Points the day's volume added as exposure in a departure window
+            (`ScoringConfig.exposure_weight`).
     """
 
     feature: str
@@ -131,6 +133,7 @@ class Deviation:
     points: float
     sustained_points: float
     text: str
+    exposure_points: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready mapping."""

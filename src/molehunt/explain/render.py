@@ -33,7 +33,7 @@ def render_explanation(explanation: Explanation) -> str:
         lines.append("classified material moved out:")
         lines += [f"  - {text}" for text in e.classified_text]
     if e.deviations:
-        lines.append("above the person's own usual:")
+        lines.append("above the person's own usual, or exposure in a departure window:")
         lines += [f"  - {d.text}" for d in e.deviations]
     if e.contributions:
         lines.append("what was unusual:")

@@ -100,6 +100,23 @@ class ScoringConfig:
             reference for detecting a one-unit shift.
         sustained_weight: Points per standard unit of sustained deviation (per channel
             weight, at most `deviation_cap`).
+        exposure_weight: Points per unit of ln(1 + the day's count) on an exposure channel,
+            during a departure window only: while the person's job-site browsing has risen
+            far above their own usual (`z_trend_job_visits` above `exposure_trend` on some day
+            of the last `exposure_window_days`) or a departure is known (`departing`). Then
+            every drive connect and job-site visit is exposure, whatever the person's usual
+            (most thefts of intellectual property happen in the weeks before a departure): a
+            day with six connects and twenty job-site visits adds 8 x (1.5 x 1.9 + 0.5 x 3.0)
+            = 35 points, under half of the 80 that score 50. Counted on its own day only,
+            like a sustained deviation, so a habit does not pile up in the memory; outside a
+            departure window it adds nothing, so habitual drive users and job-site browsers
+            stay quiet.
+        exposure_channels: Feature -> weight of its exposure: a drive connect is the means
+            of taking data out, a job-site visit only shows the intent, so connects weigh
+            three times as much.
+        exposure_trend: Rise of job-site browsing (standard units, `z_trend_job_visits`) that
+            opens a departure window.
+        exposure_window_days: Days a departure window stays open after the rise.
     """
 
     model_weight: float = 20.0
@@ -151,6 +168,13 @@ class ScoringConfig:
         ("filesharing_visits", 1.0),
         ("attachments_personal", 1.0),
     )
+    exposure_weight: float = 8.0
+    exposure_channels: tuple[tuple[str, float], ...] = (
+        ("usb_connects", 1.5),
+        ("job_visits", 0.5),
+    )
+    exposure_trend: float = 3.0
+    exposure_window_days: int = 60
 
 
 DEFAULT_SCORING = ScoringConfig()
@@ -225,8 +249,30 @@ def sustained_sql(config: ScoringConfig) -> str:
     return _channel_points_sql(config, config.sustained_weight, "coalesce(f.sus_{name}, 0)")
 
 
+def exposure_sql(config: ScoringConfig) -> str:
+    """Return the SQL exposure points of a user-day over `features f`.
+
+    In a departure window (`f.departure_window`, from `sustained_columns_sql`), per exposure
+    channel `exposure_weight` x weight x ln(1 + the day's count); 0 outside one.
+
+    Args:
+        config: Scoring weights.
+
+    Returns:
+        SQL expression >= 0.
+    """
+    terms = [
+        f"{weight * config.exposure_weight!r} * ln(1 + greatest(0, coalesce(f.{name}, 0)))"
+        for name, weight in config.exposure_channels
+    ]
+    return f"(CASE WHEN f.departure_window THEN {' + '.join(terms or ['0'])} ELSE 0 END)"
+
+
 def sustained_columns_sql(config: ScoringConfig) -> str:
-    """Return the window columns `sus_<feature>` (see `sustained_sql`) over `features`.
+    """Return the window columns over `features`: `sus_<feature>` and `departure_window`.
+
+    `sus_<feature>` is a channel's windowed CUSUM (see `sustained_sql`); `departure_window`
+    whether exposure counts (see `exposure_sql` and `ScoringConfig.exposure_weight`).
 
     Args:
         config: Scoring weights.
@@ -234,7 +280,12 @@ def sustained_columns_sql(config: ScoringConfig) -> str:
     Returns:
         SQL select-list text (starting with a comma) for a query over `features`.
     """
-    return "".join(
+    window = (
+        f", coalesce(max(z_trend_job_visits) OVER (PARTITION BY user ORDER BY day RANGE BETWEEN "
+        f"INTERVAL {config.exposure_window_days - 1} DAYS PRECEDING AND CURRENT ROW), 0) > "
+        f"{config.exposure_trend!r} OR coalesce(departing, 0) > 0 AS departure_window"
+    )
+    return window + "".join(
         f", sum(coalesce(dev_{name}, 0) - {config.sustained_slack!r}) OVER (PARTITION BY user "
         f"ORDER BY day ROWS BETWEEN {config.sustained_days - 1} PRECEDING AND CURRENT ROW) "
         f"AS sus_{name}"
@@ -366,9 +417,11 @@ def daily_evidence_sql(
         coalesce(m.model_score, 0) AS model_score,
         {booster_sql(config)} AS booster,
         round(least(coalesce(h.points, 0), {config.rule_cap!r}), 9) + {model_points}
-            + round({deviation_sql(config)} + {sustained_sql(config)}, 9) AS evidence,
+            + round({deviation_sql(config)} + {sustained_sql(config)}
+                + {exposure_sql(config)}, 9) AS evidence,
         round({deviation_sql(config)}, 9) AS deviation_score,
         round({sustained_sql(config)}, 9) AS sustained_score,
+        round({exposure_sql(config)}, 9) AS exposure_score,
         {notice_sql(hr_events)} AS notice
     FROM (SELECT *, lag(day) OVER (PARTITION BY user ORDER BY day) AS previous_day
             {sustained_columns_sql(config)}
@@ -414,14 +467,15 @@ def accumulated_sql(
     join = "" if without is None else "JOIN features f ON f.user = e.user AND f.day = e.day"
     only = "" if user is None else f"AND e.user = '{user.replace(chr(39), chr(39) * 2)}'"
     age = "datediff('day', p.day, t.day)"
-    # A sustained deviation already sums the recent days; the memory does not sum it again.
+    # A sustained deviation already sums the recent days, and exposure is a level, not an
+    # event: the memory carries neither (a habit would pile up in it).
     return f"""
         WITH today AS (
             SELECT * FROM daily_evidence e
             WHERE day > {_low(since)} AND day <= DATE '{until.isoformat()}' {only}),
         past AS (
-            SELECT e.user, e.day, e.evidence - e.sustained_score
-                + ({booster} - 1) * greatest(0, e.evidence - e.sustained_score
+            SELECT e.user, e.day, e.evidence - e.sustained_score - e.exposure_score
+                + ({booster} - 1) * greatest(0, e.evidence - e.sustained_score - e.exposure_score
                     - {config.boost_floor!r}) AS boosted
             FROM daily_evidence e {join} WHERE e.evidence > 0 {only}),
         summed AS (
@@ -435,9 +489,9 @@ def accumulated_sql(
                 AND p.day > t.day - INTERVAL {config.memory_days} DAY
             GROUP BY ALL)
         SELECT t.user, t.day,
-            round(s.decayed + t.sustained_score + CASE WHEN t.notice
+            round(s.decayed + t.sustained_score + t.exposure_score + CASE WHEN t.notice
                 THEN {config.lookback_weight!r} * s.undecayed ELSE 0 END, 9) AS total,
-            round(s.own + t.sustained_score + CASE WHEN t.notice
+            round(s.own + t.sustained_score + t.exposure_score + CASE WHEN t.notice
                 THEN {config.lookback_weight!r} * s.undecayed ELSE 0 END, 9) AS fresh,
             t.rule_score, t.model_score,
             CASE WHEN t.evidence > {config.boost_floor!r} THEN t.booster ELSE 1 END AS booster
