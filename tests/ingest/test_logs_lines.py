@@ -245,3 +245,15 @@ def test_status_shows_skipped_per_source(store: Store, tmp_path: Path) -> None:
     [source] = workspace_status(store)["sources"]
     assert (source["rows_read"], source["rows_stored"], source["rows_rejected"]) == (3, 1, 1)
     assert source["rows_skipped"] == 1, "read = stored + rejected + skipped in molehunt status"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\x1f\x8b", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage"],
+    ids=["truncated", "corrupt"],
+)
+def test_damaged_gzip_is_one_clear_error(store: Store, tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "access.log.gz"
+    path.write_bytes(data)
+    with pytest.raises(IngestError, match=r"access\.log\.gz: corrupt or truncated gzip data"):
+        ingest_logs(store, [path], "squid")

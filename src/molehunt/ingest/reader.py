@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,23 @@ def is_gzip(path: Path) -> bool:
         return handle.read(2) == b"\x1f\x8b"
 
 
+class _CheckedGzipFile(gzip.GzipFile):
+    """A gzip reader whose corrupt or truncated data is an IngestError naming the file.
+
+    Plain `gzip` raises EOFError (which click reports as "Aborted!") or zlib.error (a
+    traceback) for a damaged file.
+    """
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return super().read(size)
+        except (EOFError, OSError, zlib.error) as error:
+            raise IngestError(
+                f"{self.name}: corrupt or truncated gzip data ({error}); "
+                "expected a complete .gz file"
+            ) from error
+
+
 def open_binary(path: Path) -> BinaryIO:
     """Open a plain or gzip file for reading its (decompressed) bytes.
 
@@ -73,7 +91,7 @@ def open_binary(path: Path) -> BinaryIO:
         raise IngestError(f"{path}: not a file")
     try:
         if is_gzip(path):
-            return gzip.open(path, "rb")  # type: ignore[return-value]
+            return _CheckedGzipFile(path, "rb")  # type: ignore[return-value]
         return path.open("rb")
     except OSError as error:
         raise IngestError(f"{path}: cannot read ({error.strerror or error})") from error

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from molehunt.errors import IngestError
 from molehunt.ingest.logs.common import Parsed, Reject, decode_line
 from molehunt.ingest.logs.windows import map_record
 from molehunt.ingest.reader import Chunk, open_binary
@@ -116,6 +117,8 @@ def _xml_records(path: Path) -> Iterator[bytes]:
         yield json.dumps({"error": message}).encode() + b"\n"
     except UnicodeDecodeError as error:
         yield json.dumps({"error": f"not UTF-8 or UTF-16 text ({error.reason})"}).encode() + b"\n"
+    except IngestError as error:  # corrupt gzip: keep the events before it
+        yield json.dumps({"error": str(error).split(": ", 1)[-1]}).encode() + b"\n"
 
 
 def xml_event_chunks(path: Path, start: int, first_line: int) -> Iterator[Chunk]:
