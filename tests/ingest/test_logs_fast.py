@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from molehunt.ingest.logs.common import LogPlan
 from molehunt.ingest.logs.directory import IdentityDirectory
 from molehunt.ingest.logs.squid import parse_squid, split_squid_fast
+from molehunt.ingest.logs.zeek import DEFAULT_SMTP_FIELDS, zeek_smtp_fast, zeek_smtp_parser
 from molehunt.ingest.reader import Chunk
 
 SQUID = [
@@ -63,10 +64,73 @@ def test_squid_fast_split_takes_the_clean_lines_itself() -> None:
     chunk = Chunk(b"\n".join(SQUID[:2]) + b"\n", 1, 0, True)
     rows = split_squid_fast(chunk)
     assert rows is not None
-    table, leftover, _ = rows
+    table, leftover, _, _ = rows
     assert (table.num_rows, leftover) == (2, [])
     assert table.column("time").to_pylist() == [
         "2006-09-08T04:21:52.049000Z",
         "2006-09-08T04:22:00.327000Z",
     ]
     assert isinstance(table.column("user"), pa.ChunkedArray)
+
+
+def _smtp(**values: str) -> bytes:
+    return "\t".join(values.get(n.replace(".", "_"), "-") for n in DEFAULT_SMTP_FIELDS).encode()
+
+
+SMTP = [
+    b"#separator \\x09",
+    b"#fields\t" + "\t".join(DEFAULT_SMTP_FIELDS).encode(),
+    _smtp(ts="1521911721.123457", uid="C1", id_orig_h="10.0.0.1", trans_depth="1"),
+    _smtp(
+        ts="1521911722.5",
+        uid="C2",
+        trans_depth="2",
+        mailfrom="Ann.B@x.org",
+        rcptto="c@d.org,e@f.org",
+        to="c@d.org",
+        cc="(empty)",
+        subject="hello world",
+    ),
+    _smtp(ts="1521911723.999999", uid="C3", mailfrom="<ann@x.org>", rcptto="c@d.org"),
+    _smtp(ts="1521911724", uid="C4", mailfrom="system@x.org", subject=""),
+    _smtp(ts="1521911725.0", uid="C5", mailfrom="-", **{"from": "Ann <ann@x.org>"}),
+    _smtp(ts="1521911726.000000", uid="C6", mailfrom="bob@x.org", rcptto="-", to="z@y.org"),
+    _smtp(ts="x", uid="C7"),
+    _smtp(ts="1521911727.1", uid="C8", mailfrom="éva@x.org"),
+    b"short\tline",
+    b"#close\t2018",
+    b"\xff",
+]
+SMTP_FAST = zeek_smtp_fast(DEFAULT_SMTP_FIELDS)
+
+smtp_line = st.one_of(
+    st.sampled_from(SMTP),
+    st.sampled_from(SMTP).flatmap(lambda s: st.integers(0, len(s)).map(lambda n: s[:n])),
+    st.binary(max_size=60).map(lambda b: b.replace(b"\n", b" ")),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(smtp_line, min_size=1, max_size=12), newline=st.booleans())
+def test_zeek_smtp_fast_split_equals_the_per_line_parser(lines: list[bytes], newline: bool) -> None:
+    chunk = Chunk(b"\n".join(lines) + (b"\n" if newline else b""), 7, 0, True)
+    assume(chunk.data)
+    fast = LogPlan("zeek-smtp", zeek_smtp_parser(), fast=SMTP_FAST)
+    exact = LogPlan("zeek-smtp", zeek_smtp_parser())
+    fast_table, fast_rejects = fast.split(chunk)
+    exact_table, exact_rejects = exact.split(chunk)
+    assert fast_table.equals(exact_table), (fast_table.to_pylist(), exact_table.to_pylist())
+    assert fast_rejects == exact_rejects
+
+
+def test_zeek_smtp_fast_split_maps_clean_lines_itself() -> None:
+    assert SMTP_FAST is not None
+    rows = SMTP_FAST(Chunk(b"\n".join(SMTP[:4]) + b"\n", 1, 0, True))
+    assert rows is not None
+    table, leftover, _, skips = rows
+    assert leftover == []
+    assert [s.reason for s in skips] == ["Zeek header line"] * 2 + [
+        "SMTP session without a message (no MAIL FROM)"
+    ]
+    assert table.column("object").to_pylist() == ["c@d.org;e@f.org"]
+    assert table.column("time").to_pylist() == ["2018-03-24T17:15:22.500000Z"]

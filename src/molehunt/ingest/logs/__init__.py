@@ -38,6 +38,7 @@ from molehunt.ingest.logs.zeek import (
     DEFAULT_HTTP_FIELDS,
     zeek_fields,
     zeek_http_parser,
+    zeek_smtp_fast,
     zeek_smtp_parser,
 )
 from molehunt.ingest.reader import Chunk, open_binary, read_chunks
@@ -151,9 +152,9 @@ def plan_for(
         fields = fields_from_header(read_head(path, 8))
         return LogPlan("exchange", exchange_parser(fields), channel="email"), None
     if log_format == "zeek-smtp":
-        return LogPlan(
-            "zeek-smtp", zeek_smtp_parser(zeek_fields(read_head(path, 12))), "email"
-        ), None
+        fields = zeek_fields(read_head(path, 12))
+        plan = LogPlan("zeek-smtp", zeek_smtp_parser(fields), "email", fast=zeek_smtp_fast(fields))
+        return plan, _pipelined
     if log_format == "postfix":
         clock = LocalClock.for_file(path, timezone)
         return LogPlan("postfix", postfix_parser(clock), channel="email"), None

@@ -160,8 +160,10 @@ class LogPlan:
         rows = self.fast(chunk) if self.fast is not None else None
         if rows is None:
             return self.split_lines(chunk.numbered_lines())
-        table, leftover, no_user = rows
+        table, leftover, no_user, skipped = rows
         table, rejects = resolve_table(table, self.identities, no_user)
+        if skipped:
+            rejects = sorted([*rejects, *skipped], key=lambda reject: reject.line)
         if leftover:
             wanted = set(leftover)
             rest, more = self.split_lines([x for x in chunk.numbered_lines() if x[0] in wanted])

@@ -24,8 +24,9 @@ from molehunt.ingest.reader import Chunk
 if TYPE_CHECKING:
     from molehunt.ingest.logs.directory import IdentityDirectory
 
-FastRows = tuple[pa.Table, list[int], str]
-"""(clean rows, lines left to the exact parser, skip reason of a clean row without a user).
+FastRows = tuple[pa.Table, list[int], str, list[LineReject]]
+"""(clean rows, lines left to the exact parser, skip reason of a clean row without a user,
+clean lines skipped outright).
 
 The rows have the event fields (strings, `user` NULL when the line names nobody), `_line`,
 and `_account` (the account as written) and `_ip` (client address).
@@ -125,3 +126,25 @@ def resolve_table(
         INPUT_FIELDS.index("user"), "user", pa.array(users, pa.string())
     ).filter(pa.array(keep, pa.bool_()))
     return resolved_table.select([*INPUT_FIELDS, LINE_COLUMN]), skips
+
+
+def skipped_lines(numbers: np.ndarray, mask: pa.Array, reason: str) -> list[LineReject]:
+    """Skips (no text kept) for the lines of `numbers` where `mask` is true."""
+    chosen = numbers[pc.fill_null(mask, False).to_numpy(zero_copy_only=False)]
+    return [LineReject(int(line), reason, "", skipped=True) for line in chosen.tolist()]
+
+
+def epoch_strings(text: pa.Array) -> pa.Array:
+    """Epoch-seconds strings as `common.epoch_iso` formats them (`...T..:..:...ffffffZ`).
+
+    The same float arithmetic as `epoch_iso`, in numpy: parse, truncate, round the fraction
+    to microseconds half to even.
+    """
+    seconds = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+    whole = np.trunc(seconds).astype(np.int64)
+    micros = np.round((seconds - whole) * 1_000_000).astype(np.int64)
+    carry = micros == 1_000_000
+    whole, micros = whole + carry, np.where(carry, 0, micros)
+    stamp = iso_seconds(pa.array(whole))
+    fraction = pc.utf8_lpad(pc.cast(pa.array(micros), pa.string()), 6, "0")
+    return pc.binary_join_element_wise(stamp, ".", fraction, "Z", "")
