@@ -287,6 +287,15 @@ def ingest_context_command(obj: Context, paths: tuple[Path, ...], as_json: bool)
 )
 @click.option("--layout", type=click.Choice(["r6.2", "r4.2"]), default="r6.2", show_default=True)
 @click.option("--gzip", "compress", is_flag=True, help="Write .csv.gz files.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["cert", "native"]),
+    default="cert",
+    show_default=True,
+    help="cert: CERT-format activity files; native: Windows event XML, Squid, Postfix and "
+    "CUPS logs plus an identity map in OUTDIR/native (docs/simulate.md).",
+)
 @click.option("--force", is_flag=True, help="Overwrite a non-empty OUTDIR.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_context
@@ -300,6 +309,7 @@ def simulate(
     scenario_texts: tuple[str, ...],
     layout: str,
     compress: bool,
+    output_format: str,
     force: bool,
     as_json: bool,
 ) -> None:
@@ -317,6 +327,7 @@ def simulate(
         layout=layout,
         gzip=compress,
         force=force,
+        output_format=output_format,
     )
     if obj.interactive:
         with Progress(
@@ -337,6 +348,7 @@ def simulate(
         "days": summary.days,
         "events": summary.events,
         "insiders": [{"scenario": s, "user": u} for s, u in summary.insiders],
+        "native": summary.native,
     }
     if as_json:
         click.echo(json.dumps(data, indent=2))
@@ -347,6 +359,9 @@ def simulate(
         f"wrote {total:,} events ({counts}) for {summary.users:,} people over {summary.days} "
         f"days to {summary.outdir}"
     )
+    if summary.native:
+        files = ", ".join(f"{name} {count:,}" for name, count in summary.native.items())
+        obj.console.print(f"  as native logs in {summary.outdir / 'native'}: {files}")
     for scenario, user in summary.insiders:
         obj.console.print(f"  planted {scenario:<28} {user}")
     if not summary.insiders:

@@ -9,6 +9,7 @@ from pathlib import Path
 from molehunt.errors import SimulationError
 
 LAYOUTS: tuple[str, ...] = ("r6.2", "r4.2")
+FORMATS: tuple[str, ...] = ("cert", "native")
 MIN_USERS = 10
 MIN_DAYS = 14
 MAX_DAYS = 5000
@@ -28,6 +29,9 @@ class SimulationConfig:
         layout: ``"r6.2"`` (default) or ``"r4.2"`` column layout.
         gzip: Write ``.csv.gz`` activity files instead of ``.csv``.
         force: Overwrite a non-empty ``outdir``.
+        output_format: ``"cert"`` (CERT-format activity files) or ``"native"`` (the same
+            activity as Windows event XML, Squid, Postfix and CUPS logs plus an identity map,
+            in ``outdir/native``; needs the r6.2 layout).
     """
 
     outdir: Path
@@ -39,6 +43,7 @@ class SimulationConfig:
     layout: str = "r6.2"
     gzip: bool = False
     force: bool = False
+    output_format: str = "cert"
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class SimulationSummary:
         days: Number of days simulated.
         events: Rows written per activity file (logon, device, file, email, http).
         insiders: ``(scenario, user_id)`` of every planted insider.
+        native: Records per native log file (``--format native``; else empty).
     """
 
     outdir: Path
@@ -58,6 +64,7 @@ class SimulationSummary:
     days: int
     events: dict[str, int] = field(default_factory=dict)
     insiders: list[tuple[str, str]] = field(default_factory=list)
+    native: dict[str, int] = field(default_factory=dict)
 
 
 def validate_config(config: SimulationConfig, known_scenarios: tuple[str, ...]) -> None:
@@ -79,6 +86,15 @@ def validate_config(config: SimulationConfig, known_scenarios: tuple[str, ...]) 
     if config.layout not in LAYOUTS:
         raise SimulationError(
             f"--layout must be one of {', '.join(LAYOUTS)}, got {config.layout!r}"
+        )
+    if config.output_format not in FORMATS:
+        raise SimulationError(
+            f"--format must be one of {', '.join(FORMATS)}, got {config.output_format!r}"
+        )
+    if config.output_format == "native" and config.layout != "r6.2":
+        raise SimulationError(
+            "--format native needs --layout r6.2 (r4.2 has no file activity or removable "
+            "columns to write as Windows events)"
         )
     for name, count in config.scenarios:
         if name not in known_scenarios:

@@ -17,6 +17,7 @@ from molehunt.simulate.context import write_answers, write_context, write_ldap, 
 from molehunt.simulate.habits import Habits, build_habits, holidays
 from molehunt.simulate.insider import Scenario
 from molehunt.simulate.institute import Institute, build_institute
+from molehunt.simulate.native import write_native
 from molehunt.simulate.printing import PrintHabits, build_print_habits, print_rows
 from molehunt.simulate.scenarios import SCENARIOS, scenarios
 from molehunt.simulate.writer import ActivityWriter, MaliciousRow
@@ -135,10 +136,12 @@ def simulate(
     write_people(outdir, inst, context_rng)
     write_context(outdir, inst, config.start, config.days, insiders, context_rng)
     write_answers(outdir, inst, insiders, malicious)
+    native = write_native(outdir, inst) if config.output_format == "native" else {}
     return SimulationSummary(
         outdir=outdir,
         users=config.users,
         days=config.days,
         events=dict(writer.counts),
         insiders=[(s.name, inst.user_ids[s.user]) for s in insiders],
+        native=native,
     )
