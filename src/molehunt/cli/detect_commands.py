@@ -38,25 +38,54 @@ _date_option = click.option(
     help="Last day to compute (YYYY-MM-DD); default: the last day with events.",
 )
 @_rules_option
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    default="duckdb",
+    show_default=True,
+    help="Where features, rules and scores are computed: the embedded DuckDB, or Apache Spark "
+    "(pip install 'molehunt[spark]'; docs/spark.md). Both give the same results.",
+)
+@click.option(
+    "--spark-master",
+    default=None,
+    metavar="URL",
+    help="Spark master with --engine spark: local[N], spark://HOST:PORT, yarn, "
+    "k8s://https://HOST:PORT (default local[*]).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_context
 def detect(
-    obj: Context, until: datetime.datetime | None, rule_paths: tuple[Path, ...], as_json: bool
+    obj: Context,
+    until: datetime.datetime | None,
+    rule_paths: tuple[Path, ...],
+    engine: str,
+    spark_master: str | None,
+    as_json: bool,
 ) -> None:
     """Compute features, rule hits and risk scores for every day not yet scored."""
     from molehunt.score import run_detection
 
+    if spark_master is not None and engine != "spark":
+        raise click.UsageError("--spark-master needs --engine spark")
+    run = run_detection
+    if engine == "spark":
+        from functools import partial
+
+        from molehunt.spark import DEFAULT_MASTER, run_detection_spark
+
+        run = partial(run_detection_spark, master=spark_master or DEFAULT_MASTER)
     with obj.open_store(create=False) as store:
         if obj.interactive:
             with obj.console.status("detecting") as spinner:
-                summary = run_detection(
+                summary = run(
                     store,
                     until.date() if until else None,
                     lambda stage: spinner.update(f"detecting: {stage}"),
                     rule_paths=rule_paths,
                 )
         else:
-            summary = run_detection(store, until.date() if until else None, rule_paths=rule_paths)
+            summary = run(store, until.date() if until else None, rule_paths=rule_paths)
     data = summary.to_dict()
     if as_json:
         click.echo(json.dumps(data, indent=2))
