@@ -15,7 +15,11 @@ from rich.table import Table
 from molehunt.cli.base import Context, main, pass_context
 from molehunt.watch import Notice, SinkSpec, SyslogListener, WatchConfig, Watcher, WatchStats
 from molehunt.watch.listener import spool_path
-from molehunt.watch.watcher import DEFAULT_GRACE_SECONDS, DEFAULT_POLL_SECONDS
+from molehunt.watch.watcher import (
+    DEFAULT_COMMIT_SECONDS,
+    DEFAULT_GRACE_SECONDS,
+    DEFAULT_POLL_SECONDS,
+)
 
 
 @main.command()
@@ -52,6 +56,14 @@ from molehunt.watch.watcher import DEFAULT_GRACE_SECONDS, DEFAULT_POLL_SECONDS
     help="Seconds between polls of idle inputs.",
 )
 @click.option(
+    "--commit-every",
+    type=click.FloatRange(0),
+    default=DEFAULT_COMMIT_SECONDS,
+    show_default=True,
+    help="Seconds new lines are held (already seen by the alert rules) before they are "
+    "committed as one batch; 0 commits every poll.",
+)
+@click.option(
     "--exit-when-idle",
     type=click.FloatRange(0),
     default=None,
@@ -73,6 +85,7 @@ def watch(
     syslog_port: int | None,
     grace: float,
     poll: float,
+    commit_every: float,
     exit_when_idle: float | None,
     rule_paths: tuple[Path, ...],
     as_json: bool,
@@ -92,6 +105,7 @@ def watch(
     config = WatchConfig(
         grace_seconds=grace,
         poll_seconds=poll,
+        commit_seconds=commit_every,
         idle_exit_seconds=exit_when_idle,
         rule_paths=rule_paths,
     )

@@ -116,6 +116,7 @@ class FollowedFile:
     source_id: int | None = None  # its source, once registered by a first commit
     staged_end: int = 0  # bytes parsed into the staged events (>= done)
     staged_line: int = 0  # last line staged
+    done_line: int = 0  # last line committed
     staged_since: float | None = None  # when the oldest staged line was read
     missing_reported: bool = False
     reports: list[FileReport] = field(default_factory=list)
@@ -124,6 +125,11 @@ class FollowedFile:
     def staged_bytes(self) -> int:
         """Bytes read but not yet committed."""
         return max(0, self.staged_end - self.done)
+
+    @property
+    def staged_lines(self) -> int:
+        """Lines read (and seen by the alert rules) but not yet committed."""
+        return max(0, self.staged_line - self.done_line)
 
     def poll(
         self,
@@ -214,7 +220,7 @@ class FollowedFile:
     def _resume_point(self, store: Store, source_id: int) -> None:
         """Where the store stands on the current file (found by content, not by path)."""
         done, lines = resume_point(store, source_id)
-        self.source_id, self.done = source_id, done
+        self.source_id, self.done, self.done_line = source_id, done, lines
         if self.staged_end <= done:
             self.staged_end, self.staged_line = done, lines
 
@@ -235,7 +241,7 @@ class FollowedFile:
         if self.source_id is not None:
             drop_staged(store, self.source_id)
         self.plan, self.source_id, self.done, self.size = None, None, 0, 0
-        self.staged_end, self.staged_line, self.staged_since = 0, 0, None
+        self.staged_end, self.staged_line, self.staged_since, self.done_line = 0, 0, None, 0
 
     def _truncated(self, store: Store, notify: NoticeSink, new_size: int) -> None:
         lost = max(0, self.size - self.done)

@@ -79,7 +79,8 @@ class WatchStats:
     """Running totals of one `watch` run.
 
     Attributes:
-        read, stored, rejected, skipped: Lines, summed over every ingest of every input.
+        read, stored, rejected, skipped: Lines, summed over every commit of every input.
+        staged: Lines read and seen by the alert rules, not committed yet.
         alerts: Alerts raised (intra-day and at day close).
         closed: Days closed, in order.
         late: Events that arrived for an already closed day.
@@ -91,6 +92,7 @@ class WatchStats:
     stored: int = 0
     rejected: int = 0
     skipped: int = 0
+    staged: int = 0
     alerts: int = 0
     closed: list[date] = field(default_factory=list)
     late: int = 0
@@ -225,6 +227,7 @@ class Watcher:
         self.stats.stored = sum(r.stored for r in reports)
         self.stats.rejected = sum(r.rejected for r in reports)
         self.stats.skipped = sum(r.skipped for r in reports)
+        self.stats.staged = sum(followed.staged_lines for followed in self.files)
         return committed, staged
 
     def commit(self) -> None:
