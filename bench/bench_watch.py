@@ -255,7 +255,9 @@ def latency(
         f"events/s: p50 {statistics.median(waits):.3f} s, p99 {p99:.3f} s, max {waits[-1]:.3f} s "
         f"(target p99 <= 1 s); {missing} without an alert; intra-day rule runs "
         f"{watcher.stats.evaluations}, "
-        f"{watcher.stats.evaluation_seconds / max(1, watcher.stats.evaluations):.3f} s each"
+        f"{watcher.stats.evaluation_seconds / max(1, watcher.stats.evaluations):.3f} s each "
+        f"({watcher.stats.evaluation_cpu_seconds / max(1, watcher.stats.evaluations):.3f} "
+        "CPU-seconds)"
     )
 
 

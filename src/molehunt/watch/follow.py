@@ -131,6 +131,10 @@ class FollowedFile:
         """Lines read (and seen by the alert rules) but not yet committed."""
         return max(0, self.staged_line - self.done_line)
 
+    def behind(self, margin: int) -> bool:
+        """Tell whether more than `margin` bytes were there at the last poll but not read."""
+        return self.size - max(self.done, self.staged_end) > margin
+
     def poll(
         self,
         store: Store,
