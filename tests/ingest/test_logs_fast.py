@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pyarrow as pa
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from molehunt.ingest.logs.clock import LocalClock, load_zone
 from molehunt.ingest.logs.common import LogPlan
 from molehunt.ingest.logs.directory import IdentityDirectory
+from molehunt.ingest.logs.postfix import postfix_fast, postfix_parser
 from molehunt.ingest.logs.squid import parse_squid, split_squid_fast
 from molehunt.ingest.logs.zeek import DEFAULT_SMTP_FIELDS, zeek_smtp_fast, zeek_smtp_parser
 from molehunt.ingest.reader import Chunk
@@ -64,7 +68,7 @@ def test_squid_fast_split_takes_the_clean_lines_itself() -> None:
     chunk = Chunk(b"\n".join(SQUID[:2]) + b"\n", 1, 0, True)
     rows = split_squid_fast(chunk)
     assert rows is not None
-    table, leftover, _, _ = rows
+    table, leftover, _, _, _ = rows
     assert (table.num_rows, leftover) == (2, [])
     assert table.column("time").to_pylist() == [
         "2006-09-08T04:21:52.049000Z",
@@ -127,10 +131,61 @@ def test_zeek_smtp_fast_split_maps_clean_lines_itself() -> None:
     assert SMTP_FAST is not None
     rows = SMTP_FAST(Chunk(b"\n".join(SMTP[:4]) + b"\n", 1, 0, True))
     assert rows is not None
-    table, leftover, _, skips = rows
+    table, leftover, _, skips, _ = rows
     assert leftover == []
     assert [s.reason for s in skips] == ["Zeek header line"] * 2 + [
         "SMTP session without a message (no MAIL FROM)"
     ]
     assert table.column("object").to_pylist() == ["c@d.org;e@f.org"]
     assert table.column("time").to_pylist() == ["2018-03-24T17:15:22.500000Z"]
+
+
+POSTFIX = [
+    b"Jan  2 07:00:00 mx postfix/qmgr[6]: 4F2A1: from=<Ann@x.org>, size=900, nrcpt=2 (queue)",
+    b"Jan  2 07:00:01 mx postfix/smtp[7]: 4F2A1: to=<b@y.org>, relay=y, delay=1, status=sent (ok)",
+    b"Jan  2 07:00:01 mx postfix/smtp[7]: 4F2A1: to=<c@y.org>, relay=y, status=deferred (x)",
+    b"Jan  2 07:00:01 mx postfix/smtp[7]: 4F2A1: to=<b@y.org>, relay=y, status=sent (again)",
+    b"Jan  2 07:00:02 mx postfix/qmgr[6]: 5B: from=<>, size=10, nrcpt=1 (queue active)",
+    b"Jan  2 07:00:03 mx postfix/qmgr[6]: 5C: from=<MAILER-DAEMON>, size=10, nrcpt=1",
+    b"Jan  2 07:00:03 mx postfix/qmgr[6]: 5D: from=<system@x.org>, size=10, nrcpt=1",
+    b"Jan  2 07:00:04 mx postfix/cleanup[8]: 4F2A1: message-id=<m@x.org>",
+    b"Jan  2 07:00:05 mx dovecot: imap-login: Login: user=<ann>",
+    b"Feb 30 07:00:05 mx postfix/qmgr[6]: 6A: from=<a@x.org>, size=1, nrcpt=1",
+    b"2024-01-02T07:00:00+01:00 mx postfix/qmgr[6]: 7A: from=<iso@x.org>, size=5, nrcpt=1",
+    b'{"message": "8A: from=<j@x.org>, size=10, nrcpt=1", "timestamp": "2024-01-02T00:00:00Z"}',
+    b"Jan  2 07:00:06 mx postfix/smtp[7]: 7A: to=<z@y.org>, status=sent",
+    b"Jan  2 07:00:07 mx2 postfix/qmgr[6]: 4F2A1: from=<other@x.org>, size=1, nrcpt=1",
+    b"Jan  2 07:00:07 mx postfix/qmgr[6]: 9Z: from=<\xc3\xa9@x.org>, size=1, nrcpt=1",
+    b"not syslog at all",
+]
+POSTFIX_CLOCK = LocalClock(
+    load_zone("Europe/Berlin"), datetime.datetime(2024, 6, 1, tzinfo=datetime.UTC)
+)
+
+postfix_line = st.one_of(
+    st.sampled_from(POSTFIX),
+    st.sampled_from(POSTFIX).flatmap(lambda s: st.integers(0, len(s)).map(lambda n: s[:n])),
+    st.binary(max_size=60).map(lambda b: b.replace(b"\n", b" ")),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(postfix_line, min_size=1, max_size=14), newline=st.booleans())
+def test_postfix_fast_split_equals_the_per_line_parser(lines: list[bytes], newline: bool) -> None:
+    chunk = Chunk(b"\n".join(lines) + (b"\n" if newline else b""), 3, 0, True)
+    assume(chunk.data)
+    fast = LogPlan("postfix", postfix_parser(POSTFIX_CLOCK), fast=postfix_fast(POSTFIX_CLOCK))
+    exact = LogPlan("postfix", postfix_parser(POSTFIX_CLOCK))
+    fast_table, fast_rejects = fast.split(chunk)
+    exact_table, exact_rejects = exact.split(chunk)
+    assert fast_table.equals(exact_table), (fast_table.to_pylist(), exact_table.to_pylist())
+    assert fast_rejects == exact_rejects
+
+
+def test_postfix_fast_split_joins_recipients_across_both_paths() -> None:
+    chunk = Chunk(b"\n".join(POSTFIX) + b"\n", 1, 0, True)
+    fast = LogPlan("postfix", postfix_parser(POSTFIX_CLOCK), fast=postfix_fast(POSTFIX_CLOCK))
+    table, _ = fast.split(chunk)
+    rows = {r["event_id"]: r["object"] for r in table.to_pylist()}
+    assert rows["postfix:mx:4F2A1"] == "b@y.org;c@y.org"
+    assert rows["postfix:mx:7A"] == "z@y.org", "an ISO line (exact path) joined to a fast line"

@@ -24,7 +24,7 @@ from molehunt.ingest.logs.directory import IdentityDirectory
 from molehunt.ingest.logs.evtx import MAGIC, evtx_chunks, parse_evtx_line
 from molehunt.ingest.logs.exchange import exchange_parser, fields_from_header
 from molehunt.ingest.logs.ocsf import is_ocsf, parse_ocsf_line
-from molehunt.ingest.logs.postfix import postfix_parser
+from molehunt.ingest.logs.postfix import postfix_fast, postfix_parser
 from molehunt.ingest.logs.squid import parse_squid, split_squid_fast
 from molehunt.ingest.logs.w3c import w3c_fields, w3c_parser
 from molehunt.ingest.logs.windows_export import (
@@ -157,7 +157,8 @@ def plan_for(
         return plan, _pipelined
     if log_format == "postfix":
         clock = LocalClock.for_file(path, timezone)
-        return LogPlan("postfix", postfix_parser(clock), channel="email"), None
+        plan = LogPlan("postfix", postfix_parser(clock), "email", fast=postfix_fast(clock))
+        return plan, _pipelined
     if log_format == "cups":
         clock = LocalClock.for_file(path, timezone)
         return LogPlan("cups", cups_parser(clock), channel="print"), None

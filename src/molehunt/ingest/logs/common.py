@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from molehunt.ingest.csv_chunk import LINE_COLUMN, LineReject
 from molehunt.ingest.jsonl import INPUT_FIELDS, JsonLinesPlan
-from molehunt.ingest.logs.fast import resolve_table
+from molehunt.ingest.logs.fast import apply_joins, join_map, resolve_table
 from molehunt.ingest.reader import Chunk
 
 if TYPE_CHECKING:
@@ -155,26 +155,35 @@ class LogPlan:
         """Parse each line into event fields; skips and rejects carry the line number.
 
         With a fast split (`fast.py`), its clean rows are taken as they are and only the
-        lines it leaves go through the per-line parser.
+        lines it leaves go through the per-line parser; joins (Postfix recipients, CUPS
+        pages) are applied over the whole chunk either way.
         """
         rows = self.fast(chunk) if self.fast is not None else None
         if rows is None:
             return self.split_lines(chunk.numbered_lines())
-        table, leftover, no_user, skipped = rows
-        table, rejects = resolve_table(table, self.identities, no_user)
-        if skipped:
-            rejects = sorted([*rejects, *skipped], key=lambda reject: reject.line)
-        if leftover:
-            wanted = set(leftover)
-            rest, more = self.split_lines([x for x in chunk.numbered_lines() if x[0] in wanted])
-            table = pa.concat_tables([table, rest]).sort_by(LINE_COLUMN)
-            rejects = sorted([*rejects, *more], key=lambda reject: reject.line)
-        return table, rejects
+        table, leftover, no_user, skipped, fast_joins = rows
+        wanted = set(leftover)
+        numbered = [x for x in chunk.numbered_lines() if x[0] in wanted] if wanted else []
+        events, joins, rejects = self.parse_lines(numbered)
+        joined = join_map(sorted([*fast_joins, *joins]))
+        table, resolved_skips = resolve_table(apply_joins(table, joined), self.identities, no_user)
+        if events:
+            table = pa.concat_tables([table, self.event_table(events, joined)])
+            table = table.sort_by(LINE_COLUMN)
+        found = [*rejects, *resolved_skips, *skipped]
+        return table, sorted(found, key=lambda reject: reject.line)
 
     def split_lines(self, numbered: list[tuple[int, bytes]]) -> tuple[pa.Table, list[LineReject]]:
         """The exact path: each (line number, raw line) through the format's line parser."""
+        events, joins, rejects = self.parse_lines(numbered)
+        return self.event_table(events, join_map(joins)), rejects
+
+    def parse_lines(
+        self, numbered: list[tuple[int, bytes]]
+    ) -> tuple[list[tuple[int, Event]], list[tuple[int, str, str]], list[LineReject]]:
+        """(events, (line, key, value) joins, skips and rejects) of the given lines."""
         events: list[tuple[int, Event]] = []
-        joins: dict[str, list[str]] = {}
+        joins: list[tuple[int, str, str]] = []
         rejects: list[LineReject] = []
         for number, raw in numbered:
             try:
@@ -189,10 +198,13 @@ class LogPlan:
                 text = "" if skipped else raw.rstrip(b"\r").decode("utf-8", errors="replace")
                 rejects.append(LineReject(number, parsed.reason, text, skipped=skipped))
                 if isinstance(parsed, Skip) and parsed.join is not None:
-                    key, value = parsed.join
-                    joins.setdefault(key, []).append(value)
+                    joins.append((number, *parsed.join))
                 continue
             events.append((number, parsed))
+        return events, joins, rejects
+
+    def event_table(self, events: list[tuple[int, Event]], joins: dict[str, list[str]]) -> pa.Table:
+        """The events as string columns plus `_line`, with their joined lines applied."""
         columns: dict[str, list[str | None]] = {name: [] for name in INPUT_FIELDS}
         lines: list[int] = []
         for number, event in events:
@@ -208,7 +220,7 @@ class LogPlan:
             lines.append(number)
         arrays = {name: pa.array(values, pa.string()) for name, values in columns.items()}
         arrays[LINE_COLUMN] = pa.array(lines, pa.int64())
-        return pa.table(arrays), rejects
+        return pa.table(arrays)
 
     def with_identities(self, identities: IdentityDirectory | None) -> LogPlan:
         """The same plan, resolving identities through `identities`."""

@@ -24,18 +24,19 @@ from molehunt.ingest.reader import Chunk
 if TYPE_CHECKING:
     from molehunt.ingest.logs.directory import IdentityDirectory
 
-FastRows = tuple[pa.Table, list[int], str, list[LineReject]]
+FastRows = tuple[pa.Table, list[int], str, list[LineReject], list[tuple[int, str, str]]]
 """(clean rows, lines left to the exact parser, skip reason of a clean row without a user,
-clean lines skipped outright).
+clean lines skipped outright, (line, key, value) joins of skipped lines).
 
 The rows have the event fields (strings, `user` NULL when the line names nobody), `_line`,
-and `_account` (the account as written) and `_ip` (client address).
+`_account` (the account as written), `_ip` (client address) and `_join` (the key
+that joined lines add to, or NULL).
 """
 
 FastSplit = Callable[[Chunk], FastRows | None]
 """A format's vectorised split of a chunk, or None when only the exact path will do."""
 
-PRIVATE_COLUMNS = ("_account", "_ip")
+PRIVATE_COLUMNS = ("_account", "_ip", "_join")
 
 
 def chunk_lines(chunk: Chunk) -> pa.Array | None:
@@ -74,9 +75,38 @@ def event_table(columns: dict[str, pa.Array], count: int) -> pa.Table:
         name: columns.get(name, pa.nulls(count, pa.string())).cast(pa.string())
         for name in INPUT_FIELDS
     }
-    for name in (LINE_COLUMN, *PRIVATE_COLUMNS):
-        arrays[name] = columns[name]
+    arrays[LINE_COLUMN] = columns[LINE_COLUMN]
+    for name in PRIVATE_COLUMNS:
+        arrays[name] = columns.get(name, pa.nulls(count, pa.string())).cast(pa.string())
     return pa.table(arrays)
+
+
+def join_map(joins: list[tuple[int, str, str]]) -> dict[str, list[str]]:
+    """key -> the joined values in line order."""
+    found: dict[str, list[str]] = {}
+    for _, key, value in joins:
+        found.setdefault(key, []).append(value)
+    return found
+
+
+def apply_joins(table: pa.Table, joins: dict[str, list[str]]) -> pa.Table:
+    """Fast rows with their joined recipients (the exact path's rule for non-print events)."""
+    if not joins or table.num_rows == 0:
+        return table
+    keys = table.column("_join").to_pylist()
+    if not any(key in joins for key in keys if key):
+        return table
+    objects = table.column("object").to_pylist()
+    targets = table.column("recipients_to").to_pylist()
+    for row, key in enumerate(keys):
+        joined = joins.get(key or "")
+        if joined:
+            objects[row] = targets[row] = ";".join(dict.fromkeys(joined))
+    names = table.column_names
+    table = table.set_column(names.index("object"), "object", pa.array(objects, pa.string()))
+    return table.set_column(
+        names.index("recipients_to"), "recipients_to", pa.array(targets, pa.string())
+    )
 
 
 def resolve_table(

@@ -299,7 +299,7 @@ def zeek_smtp_fast(fields: tuple[str, ...]) -> FastSplit | None:
         leftover = numbers[~pc.fill_null(handled, False).to_numpy(zero_copy_only=False)]
         skips = skipped_lines(numbers, header, "Zeek header line")
         skips += skipped_lines(numbers, no_message, _NO_MESSAGE)
-        return event_table(columns, count), leftover.tolist(), _NO_MESSAGE, skips
+        return event_table(columns, count), leftover.tolist(), _NO_MESSAGE, skips, []
 
     return split
 
