@@ -30,6 +30,7 @@ from molehunt.watch.pending import drop_staged, resume_point, stage_chunks
 # large backlog instead of waiting for all of it.
 DEFAULT_POLL_BYTES = 64 * 1024 * 1024
 DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024
+STAGE_LIMIT_BYTES = 1024 * 1024  # more new bytes than this in one poll are committed at once
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 
 
@@ -182,7 +183,10 @@ class FollowedFile:
         if self.plan is None and not self._make_plan():
             return None, 0
         backlog = commit_bytes and stat.st_size - self.done >= commit_bytes
-        if commit or backlog or self.source_id is None:
+        # A burst is committed at once: it makes a batch of a decent size by itself, and
+        # staging it first would parse it twice.
+        burst = stat.st_size - max(self.done, self.staged_end) >= STAGE_LIMIT_BYTES
+        if commit or backlog or burst or self.source_id is None:
             return self._commit(store, limit), 0
         first = self.staged_line + 1
         end, lines = stage_chunks(
