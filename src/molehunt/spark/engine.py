@@ -14,6 +14,7 @@ evidence, references, scores and the day done, together; a killed run leaves day
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 from collections.abc import Iterable
@@ -107,6 +108,9 @@ def run_detection_spark(
     if _has_context_records(store):
         report("context")
         compute_context_daily(store, end, since=since)
+    # Scratch folders of runs killed before their clean-up (the open workspace excludes a
+    # concurrent run: DuckDB lets one process write it).
+    shutil.rmtree(store.root / SCRATCH_DIR, ignore_errors=True)
     tables = SparkTables(spark, store, store.root / SCRATCH_DIR / uuid.uuid4().hex)
     try:
         report("features")

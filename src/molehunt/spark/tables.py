@@ -236,9 +236,11 @@ class SparkTables(Transaction):
             limit = query.args.get("limit")
             frame = self._frame_of(query)
             if limit is not None and limit.expression.name == "0":
-                frame = frame.limit(0)
-            path, _ = self._materialise(frame, name)
-            table = _Table(self._session.read.parquet(path).schema, [path], [path], True)
+                # Only the shape: analysed, never run.
+                table = _Table(frame.schema, [], [], True)
+            else:
+                path, _ = self._materialise(frame, name)
+                table = _Table(self._session.read.parquet(path).schema, [path], [path], True)
         else:
             assert schema_node is not None
             columns: list[str] = []
