@@ -15,6 +15,7 @@ Bounded and self-stopping (`--alerts` planted events, at most `--seconds` for ph
 
     python bench/bench_watch.py [--users 200] [--history 30] [--stream 20] [--rate 2000]
                                 [--alerts 40] [--seconds 90] [--profile] [--tmp DIR]
+                                [--latency-only]
 """
 
 from __future__ import annotations
@@ -271,14 +272,16 @@ def main() -> None:
     parser.add_argument("--alerts", type=int, default=40)
     parser.add_argument("--seconds", type=float, default=90.0)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--latency-only", action="store_true", help="Skip the throughput runs")
     parser.add_argument("--tmp", type=Path, default=None, help="Folder for the temporary files")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-watch-", dir=args.tmp) as folder:
         root = Path(folder)
         inputs, later, days = prepare(root, args.users, args.history, args.stream)
         with Store.open(root / "ws") as store:
-            throughput(store, inputs, later, days, args.profile, one_day=True)
-            throughput(store, inputs, later, days, args.profile, one_day=False)
+            if not args.latency_only:
+                throughput(store, inputs, later, days, args.profile, one_day=True)
+                throughput(store, inputs, later, days, args.profile, one_day=False)
             latency(store, inputs, later, days, args.rate, args.alerts, args.seconds)
     sys.stdout.flush()
 
