@@ -157,10 +157,12 @@ def _run(
                     watcher.run(stop, lambda: spinner.update(_status(watcher)))
             else:
                 watcher.run(stop)
+            if listener is not None:
+                listener.stop()  # then what it received is read below
+            watcher.finish()
         finally:
             if listener is not None:
                 listener.stop()
-                watcher.step()  # what arrived before the listener stopped
             watcher.close()
         files = [
             {

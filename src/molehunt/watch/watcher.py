@@ -243,6 +243,12 @@ class Watcher:
         if committed:
             self._account_new_batches()
 
+    def finish(self) -> None:
+        """On a clean stop: commit everything read and run the rules on what they missed."""
+        self.commit()
+        if self.pending:
+            self._evaluate_open_days()
+
     def _account_staged(self, staged: list[tuple[int, int]]) -> None:
         """Note the staged rows' days and people (as `_account_new_batches` does for batches)."""
         where = " OR ".join("(source_id = ? AND source_line >= ?)" for _ in staged)
