@@ -13,6 +13,7 @@ MODULES = [
     "molehunt.store",
     "molehunt.simulate",
     "molehunt.trace",
+    "molehunt.watch",
 ]
 
 
