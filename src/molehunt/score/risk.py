@@ -106,8 +106,8 @@ class ScoringConfig:
             of the last `exposure_window_days`) or a departure is known (`departing`). Then
             every drive connect and job-site visit is exposure, whatever the person's usual
             (most thefts of intellectual property happen in the weeks before a departure): a
-            day with six connects and twenty job-site visits adds 8 x (1.5 x 1.9 + 0.5 x 3.0)
-            = 35 points, under half of the 80 that score 50. Counted on its own day only,
+            day with six connects and twenty job-site visits adds 6 x (1.5 x 1.9 + 0.5 x 3.0)
+            = 26 points, a third of the 80 that score 50. Counted on its own day only,
             like a sustained deviation, so a habit does not pile up in the memory; outside a
             departure window it adds nothing, so habitual drive users and job-site browsers
             stay quiet.
@@ -168,7 +168,7 @@ class ScoringConfig:
         ("filesharing_visits", 1.0),
         ("attachments_personal", 1.0),
     )
-    exposure_weight: float = 8.0
+    exposure_weight: float = 6.0
     exposure_channels: tuple[tuple[str, float], ...] = (
         ("usb_connects", 1.5),
         ("job_visits", 0.5),
