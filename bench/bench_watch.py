@@ -3,7 +3,7 @@
 A simulated institute is cut in two: the first `--history` days are ingested and detected
 (what a deployment already holds); then the watched CERT files grow.
 
-1. Throughput: a writer thread appends the next `--stream` days to the five activity files
+1. Throughput: a writer thread appends the next `--stream` days to the six activity files
    as fast as it can while `watch` follows them (ingest, intra-day rule runs and day closes
    included). Reported: events/s from the first append until every line is stored, and where
    the time went.
@@ -42,7 +42,7 @@ from molehunt.watch import WatchConfig, Watcher
 from molehunt.watch.alerts import WatchAlert
 from molehunt.watch.sinks import Sink
 
-ACTIVITY = ("logon.csv", "device.csv", "file.csv", "email.csv", "http.csv")
+ACTIVITY = ("logon.csv", "device.csv", "file.csv", "email.csv", "http.csv", "print.csv")
 
 
 class TimedSink(Sink):

@@ -15,7 +15,7 @@ from molehunt.store import Store
 from molehunt.watch.alerts import WatchAlert
 from molehunt.watch.sinks import Sink
 
-ACTIVITY = ("logon.csv", "device.csv", "file.csv", "email.csv", "http.csv")
+ACTIVITY = ("logon.csv", "device.csv", "file.csv", "email.csv", "http.csv", "print.csv")
 
 
 @dataclass(frozen=True)
