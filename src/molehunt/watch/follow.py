@@ -205,19 +205,11 @@ class FollowedFile:
 
     def _commit(self, store: Store, limit: int) -> FileReport | None:
         assert self.plan is not None
-        offsets: list[int] = []
-        report = ingest_file(
-            store,
-            self.path,
-            self.kind,
-            self.plan,
-            progress=lambda _path, end, _rows: offsets.append(end),
-            chunks=complete_lines(limit),
-        )
+        report = ingest_file(store, self.path, self.kind, self.plan, chunks=complete_lines(limit))
         self._resume_point(store, report.source_id)
         if self.source_id is not None:
             kept = self.staged_end > self.done  # staged beyond what this commit reached
-            drop_staged(store, self.source_id, self.staged_line if kept else None)
+            drop_staged(store, self.source_id, self.done_line if kept else None)
         if self.staged_end <= self.done:
             self.staged_since = None
         if report.read == 0:
