@@ -94,10 +94,10 @@ def watch(
 
     New complete lines are ingested as `molehunt ingest` would (same rejects, same resume
     offsets). A critical rule (severity critical, or weight >= 80) that fires on today's
-    events so far raises an alert within a second; each day is closed with the scores a batch
-    `molehunt detect` gives, once every input has moved past it or --grace seconds after the
-    first later event. Ctrl-C or SIGTERM stops cleanly: what was read is committed, sinks
-    are flushed. See docs/watch.md.
+    events so far raises an alert at once (measured latency: docs/watch.md); each day is
+    closed with the scores a batch `molehunt detect` gives, once every input has moved past
+    it or --grace seconds after the first later event. Ctrl-C or SIGTERM stops cleanly: what
+    was read is committed, sinks are flushed.
     """
     if not paths and syslog_port is None:
         raise click.UsageError("give at least one PATH to follow, or --syslog-port")
