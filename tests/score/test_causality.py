@@ -24,7 +24,9 @@ def _truncate(source: Path, target: Path, cut: date) -> None:
             shutil.copy(path, target / "LDAP" / path.name)
     for name in ("psychometric.csv", "decoy_file.csv"):
         shutil.copy(source / name, target / name)
-    for name in ("logon.csv", "device.csv", "file.csv", "email.csv", "http.csv"):
+    for name in ("logon.csv", "device.csv", "file.csv", "email.csv", "http.csv", "print.csv"):
+        if not (source / name).exists():
+            continue
         with (
             (source / name).open(encoding="utf-8") as reader,
             (target / name).open("w", encoding="utf-8") as writer,
