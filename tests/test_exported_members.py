@@ -12,6 +12,7 @@ MODULES = [
     "molehunt.ledger",
     "molehunt.store",
     "molehunt.simulate",
+    "molehunt.spark",
     "molehunt.trace",
     "molehunt.watch",
 ]

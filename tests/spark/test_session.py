@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -91,3 +92,15 @@ def test_cli_spark_master_without_spark_engine_is_bad_usage(tmp_path: Path) -> N
     )
     assert result.exit_code == 2
     assert "--spark-master needs --engine spark" in result.output
+
+
+def test_base_import_loads_neither_pyspark_nor_sqlglot() -> None:
+    """The CLI and `molehunt.spark` import without the `spark` extra's packages."""
+    code = (
+        "import sys, molehunt.cli, molehunt.score, molehunt.spark; "
+        "print(sorted(m for m in ('pyspark', 'sqlglot', 'py4j') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
