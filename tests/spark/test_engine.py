@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from molehunt.context import ingest_context
+from molehunt.errors import WorkspaceError
 from molehunt.ingest import ingest_cert
 from molehunt.score import daily_queue, run_detection
 from molehunt.simulate import SimulationConfig, simulate
@@ -30,6 +31,7 @@ KEYS |= {"scores": ("user", "day"), "model_scores": ("user", "day")}
 
 @dataclass(frozen=True)
 class Detected:
+    base: Path
     duckdb: Path
     spark: Path
     split: date
@@ -63,7 +65,7 @@ def detected(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> Detected:
     assert (first.last_day, second.last_day) == (split, summary.last_day)
     assert first.user_days + second.user_days == summary.user_days
     assert first.rule_hits + second.rule_hits == summary.rule_hits
-    return Detected(folder / "duckdb", folder / "spark", split)
+    return Detected(base, folder / "duckdb", folder / "spark", split)
 
 
 def _rows(workspace: Path, table: str) -> tuple[list[str], dict[tuple[Any, ...], tuple[Any, ...]]]:
@@ -110,3 +112,18 @@ def test_spark_engine_workspace_serves_the_same_queue(detected: Detected) -> Non
     with Store.open(detected.spark, read_only=True) as store:
         got = [(e.user, round(e.score, 9)) for e in daily_queue(store, top=5)]
     assert got == expected and expected
+
+
+def test_spark_engine_full_disk_is_one_line_and_commits_nothing(
+    detected: Detected, spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(*_args: Any, **_kwargs: Any) -> int:
+        raise RuntimeError("java.io.IOException: No space left on device")
+
+    monkeypatch.setattr("molehunt.spark.engine.compute_features", full_disk)
+    shutil.copytree(detected.base, tmp_path / "ws")
+    with Store.open(tmp_path / "ws") as store:
+        with pytest.raises(WorkspaceError, match="Spark could not write .*No space left"):
+            run_detection_spark(store, session=spark)
+        assert store.query("SELECT count(*) FROM scores")[0][0] == 0
+    assert not any((tmp_path / "ws" / ".spark").iterdir())

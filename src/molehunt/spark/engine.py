@@ -28,7 +28,7 @@ from molehunt.context import compute_context_daily
 from molehunt.detect.compiler import compile_rules
 from molehunt.detect.loader import active_rules, workspace_rule_paths
 from molehunt.detect.model_run import score_days
-from molehunt.errors import ConfigError, WorkspaceError
+from molehunt.errors import ConfigError, MolehuntError, WorkspaceError
 from molehunt.features.daily import compute_features, has_context
 from molehunt.ledger import record_analyst_actions
 from molehunt.score.pipeline import (
@@ -46,6 +46,8 @@ from molehunt.spark.session import DEFAULT_MASTER, INSTALL_HINT, open_session
 from molehunt.store.database import Store
 
 SCRATCH_DIR = ".spark"
+# What the operating system says when Spark's writes fail for a reason the user can fix.
+_WRITE_FAILURES = ("No space left on device", "Disk quota exceeded", "Read-only file system")
 
 
 def run_detection_spark(
@@ -134,6 +136,16 @@ def run_detection_spark(
         with store.transaction() as connection:
             tables.write_back(connection)
             _set_state(connection, "last_day", end.isoformat())
+    except MolehuntError:
+        raise
+    except Exception as error:  # Spark's failures arrive as Py4J and analysis exceptions
+        reason = next((r for r in _WRITE_FAILURES if r in str(error)), None)
+        if reason is None:
+            raise  # a bug: its traceback is kept
+        raise WorkspaceError(
+            f"Spark could not write to {tables.scratch}: {reason}; the days this run did not "
+            "finish are computed again by the next one: make room, then run again"
+        ) from error
     finally:
         tables.close()
         if session is None:
