@@ -41,7 +41,7 @@ def refresh_reference_tables(connection: Transaction, since: date | None, until:
     connection.execute(
         f"""INSERT INTO user_host_first
         SELECT user, host, min(CAST(time AS DATE)) FROM events
-        WHERE host IS NOT NULL AND time >= ({low} + 1)::TIMESTAMP
+        WHERE host IS NOT NULL AND channel <> 'print' AND time >= ({low} + 1)::TIMESTAMP
           AND time < (DATE '{until.isoformat()}' + 1)::TIMESTAMP
         GROUP BY ALL ON CONFLICT DO NOTHING"""
     )
