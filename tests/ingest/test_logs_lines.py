@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from molehunt.cli import main
 from molehunt.errors import IngestError
-from molehunt.ingest.logs import evtx as evtx_module
+from molehunt.ingest.logs import common as logs_common
 from molehunt.ingest.logs import ingest_logs
 from molehunt.ingest.logs.common import Skip, account_user
 from molehunt.store import Store
@@ -196,7 +196,7 @@ def test_killed_evtx_ingest_resumes_without_duplicates(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = LOGS / "windows-evtx" / "security_5145-share-file-access_mdecrevoisier.evtx"
-    monkeypatch.setattr(evtx_module, "_RECORDS_PER_CHUNK", 100)
+    monkeypatch.setattr(logs_common, "RECORDS_PER_CHUNK", 100)
     import molehunt.ingest.source as source
 
     real = source._commit_chunk
@@ -213,7 +213,7 @@ def test_killed_evtx_ingest_resumes_without_duplicates(
         ingest_logs(store, [path], "evtx")
     assert store.query("SELECT lines_done, rows_stored FROM sources") == [(200, 200)]
     monkeypatch.setattr(source, "_commit_chunk", real)
-    monkeypatch.setattr(evtx_module, "_RECORDS_PER_CHUNK", 70)  # resume points are not chunk-bound
+    monkeypatch.setattr(logs_common, "RECORDS_PER_CHUNK", 70)  # resume points are not chunk-bound
     report = ingest_logs(store, [path], "evtx")
     assert (report.files[0].status, report.read, report.stored) == ("resumed", 149, 149)
     assert store.query("SELECT count(*), count(DISTINCT event_id) FROM events") == [(349, 349)]

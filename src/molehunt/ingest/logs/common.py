@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -53,6 +53,37 @@ class Reject:
 
 Parsed = Event | Skip | Reject
 LineParser = Callable[[bytes], Parsed]
+
+# Records (EVTX, event XML) per chunk of a record stream.
+RECORDS_PER_CHUNK = 20_000
+
+
+def record_chunks(records: Iterable[bytes], start: int) -> Iterator[Chunk]:
+    """Yield a stream of one-line records as chunks, from offset `start` of the stream.
+
+    Offsets count the bytes of the record lines, which are the same for the same file, so a
+    resumed ingest skips exactly the records already committed (whatever the chunk size was).
+
+    Args:
+        records: The file's records, each one line ending in a newline.
+        start: Offset of the first record not yet committed.
+    """
+    offset = 0
+    line = 1
+    batch: list[bytes] = []
+    for item in records:
+        if offset < start:
+            offset += len(item)
+            line += 1
+            continue
+        batch.append(item)
+        if len(batch) == RECORDS_PER_CHUNK:
+            chunk = Chunk(b"".join(batch), line, offset, False)
+            yield chunk
+            offset, line, batch = chunk.end, line + chunk.line_count, []
+    if batch:
+        yield Chunk(b"".join(batch), line, offset, True)
+
 
 _SERVICE_ACCOUNTS = {
     "system",

@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from molehunt.errors import IngestError
-from molehunt.ingest.logs.common import Parsed, Reject
+from molehunt.ingest.logs.common import Parsed, Reject, record_chunks
 from molehunt.ingest.logs.windows import map_record
 from molehunt.ingest.reader import Chunk
 
 MAGIC = b"ElfFile\x00"
-_RECORDS_PER_CHUNK = 20_000
 _CHUNK = re.compile(r"chunk number (\d+)")
 _HEADER_BYTES = 4096
 _CHUNK_BYTES = 65536
@@ -64,21 +63,7 @@ def evtx_chunks(path: Path, start: int, first_line: int) -> Iterator[Chunk]:
     Offsets are in this line stream, which is the same for the same file, so a resumed
     ingest skips exactly the records already committed (whatever the chunk size was then).
     """
-    offset = 0
-    line = 1
-    batch: list[bytes] = []
-    for item in _record_lines(path):
-        if offset < start:
-            offset += len(item)
-            line += 1
-            continue
-        batch.append(item)
-        if len(batch) == _RECORDS_PER_CHUNK:
-            chunk = Chunk(b"".join(batch), line, offset, False)
-            yield chunk
-            offset, line, batch = chunk.end, line + chunk.line_count, []
-    if batch:
-        yield Chunk(b"".join(batch), line, offset, True)
+    yield from record_chunks(_record_lines(path), start)
 
 
 def parse_evtx_line(raw: bytes) -> Parsed:

@@ -23,13 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from molehunt.errors import IngestError
-from molehunt.ingest.logs.common import Parsed, Reject, decode_line
+from molehunt.ingest.logs.common import Parsed, Reject, decode_line, record_chunks
 from molehunt.ingest.logs.windows import map_record
 from molehunt.ingest.reader import Chunk, open_binary
 
 EVENT_NAMESPACE = b"http://schemas.microsoft.com/win/2004/08/events/event"
 _WRAPPER = "molehunt-events"
-_RECORDS_PER_CHUNK = 20_000
 _READ_BYTES = 1 << 20
 
 
@@ -123,21 +122,7 @@ def _xml_records(path: Path) -> Iterator[bytes]:
 
 def xml_event_chunks(path: Path, start: int, first_line: int) -> Iterator[Chunk]:
     """Yield an event XML file's events, one JSON line each, as chunks from offset `start`."""
-    offset = 0
-    line = 1
-    batch: list[bytes] = []
-    for item in _xml_records(path):
-        if offset < start:
-            offset += len(item)
-            line += 1
-            continue
-        batch.append(item)
-        if len(batch) == _RECORDS_PER_CHUNK:
-            chunk = Chunk(b"".join(batch), line, offset, False)
-            yield chunk
-            offset, line, batch = chunk.end, line + chunk.line_count, []
-    if batch:
-        yield Chunk(b"".join(batch), line, offset, True)
+    yield from record_chunks(_xml_records(path), start)
 
 
 def parse_xml_record(raw: bytes) -> Parsed:
