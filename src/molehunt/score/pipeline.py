@@ -194,14 +194,7 @@ def run_detection(
     started = time.perf_counter()
     report = progress or (lambda _stage: None)
     rules = active_rules([*workspace_rule_paths(store.root), *rule_paths])
-    newest = store.query("SELECT max(time)::DATE FROM events")[0][0]
-    end = min(until, newest) if until is not None and newest is not None else (until or newest)
-    with store.transaction() as connection:
-        since, recomputed = _prepare(connection, _fingerprint(rules, detector, seed, config))
-        recorded = _state(connection, "ledger_day")
-    if since is not None and recorded != since.isoformat():
-        # A run killed after its scores committed, before the ledger recorded them.
-        _record_ledger(store, date.fromisoformat(recorded) if recorded else None, since)
+    since, end, recomputed = begin_run(store, rules, until, detector, seed, config)
     if end is None or (since is not None and end <= since):
         return DetectionSummary(None, since, 0, 0, 0, len(rules), False, recomputed, 0.0)
     if _has_context_records(store):
@@ -228,19 +221,77 @@ def run_detection(
             _set_state(connection, "last_day", end.isoformat())
     finally:
         store.unregister("new_model_scores")
+    return finish_run(
+        store,
+        since,
+        end,
+        DetectionSummary(
+            first_day=days[0],
+            last_day=end,
+            days=int(days[1]),
+            user_days=user_days,
+            rule_hits=int(hits[0][0]) if hits else 0,
+            rules=len(rules),
+            context=context,
+            recomputed=recomputed,
+            seconds=round(time.perf_counter() - started, 3),
+        ),
+    )
+
+
+def begin_run(
+    store: Store,
+    rules: list[Rule],
+    until: date | None,
+    detector: str,
+    seed: int,
+    config: ScoringConfig,
+) -> tuple[date | None, date | None, bool]:
+    """Start a detection run (either engine): the days to compute, after any catch-up.
+
+    Resets the workspace when the detection's fingerprint changed, and records in the ledger
+    the days a run killed after its scores committed left unrecorded.
+
+    Args:
+        store: The workspace.
+        rules: The active rules.
+        until: Last day to compute (None: the last event day).
+        detector: The model.
+        seed: Its seed.
+        config: Scoring weights.
+
+    Returns:
+        (last day already computed, last day to compute, whether everything is recomputed).
+    """
+    newest = store.query("SELECT max(time)::DATE FROM events")[0][0]
+    end = min(until, newest) if until is not None and newest is not None else (until or newest)
+    with store.transaction() as connection:
+        since, recomputed = _prepare(connection, _fingerprint(rules, detector, seed, config))
+        recorded = _state(connection, "ledger_day")
+    if since is not None and recorded != since.isoformat():
+        # A run killed after its scores committed, before the ledger recorded them.
+        _record_ledger(store, date.fromisoformat(recorded) if recorded else None, since)
+    return since, end, recomputed
+
+
+def finish_run(
+    store: Store, since: date | None, end: date, summary: DetectionSummary
+) -> DetectionSummary:
+    """End a detection run whose scores committed: the ledger records the new days and the
+    workbench's audit rows written since (the next run or `ledger record` does, if busy).
+
+    Args:
+        store: The workspace.
+        since: Last day computed before the run.
+        end: Last day it computed.
+        summary: What the run did.
+
+    Returns:
+        `summary`.
+    """
     _record_ledger(store, since, end)
-    try:  # and the workbench's audit rows written since (next run or `ledger record` if busy)
+    try:
         record_analyst_actions(store)
     except WorkspaceError:
         pass
-    return DetectionSummary(
-        first_day=days[0],
-        last_day=end,
-        days=int(days[1]),
-        user_days=user_days,
-        rule_hits=int(hits[0][0]) if hits else 0,
-        rules=len(rules),
-        context=context,
-        recomputed=recomputed,
-        seconds=round(time.perf_counter() - started, 3),
-    )
+    return summary

@@ -30,16 +30,13 @@ from molehunt.detect.loader import active_rules, workspace_rule_paths
 from molehunt.detect.model_run import score_days
 from molehunt.errors import ConfigError, MolehuntError, WorkspaceError
 from molehunt.features.daily import compute_features, has_context
-from molehunt.ledger import record_analyst_actions
 from molehunt.score.pipeline import (
     DetectionSummary,
     Progress,
-    _fingerprint,
     _has_context_records,
-    _prepare,
-    _record_ledger,
     _set_state,
-    _state,
+    begin_run,
+    finish_run,
 )
 from molehunt.score.risk import DEFAULT_SCORING, ScoringConfig, compute_scores
 from molehunt.spark.session import DEFAULT_MASTER, INSTALL_HINT, open_session
@@ -96,13 +93,7 @@ def run_detection_spark(
     started = time.perf_counter()
     report = progress or (lambda _stage: None)
     rules = active_rules([*workspace_rule_paths(store.root), *rule_paths])
-    newest = store.query("SELECT max(time)::DATE FROM events")[0][0]
-    end = min(until, newest) if until is not None and newest is not None else (until or newest)
-    with store.transaction() as connection:
-        since, recomputed = _prepare(connection, _fingerprint(rules, detector, seed, config))
-        recorded = _state(connection, "ledger_day")
-    if since is not None and recorded != since.isoformat():
-        _record_ledger(store, date.fromisoformat(recorded) if recorded else None, since)
+    since, end, recomputed = begin_run(store, rules, until, detector, seed, config)
     if end is None or (since is not None and end <= since):
         return DetectionSummary(None, since, 0, 0, 0, len(rules), False, recomputed, 0.0)
     report("spark")
@@ -150,19 +141,19 @@ def run_detection_spark(
         tables.close()
         if session is None:
             spark.stop()
-    _record_ledger(store, since, end)
-    try:  # and the workbench's audit rows written since (next run or `ledger record` if busy)
-        record_analyst_actions(store)
-    except WorkspaceError:
-        pass
-    return DetectionSummary(
-        first_day=days[0],
-        last_day=end,
-        days=int(days[1]),
-        user_days=user_days,
-        rule_hits=int(hits[0][0]) if hits else 0,
-        rules=len(rules),
-        context=context,
-        recomputed=recomputed,
-        seconds=round(time.perf_counter() - started, 3),
+    return finish_run(
+        store,
+        since,
+        end,
+        DetectionSummary(
+            first_day=days[0],
+            last_day=end,
+            days=int(days[1]),
+            user_days=user_days,
+            rule_hits=int(hits[0][0]) if hits else 0,
+            rules=len(rules),
+            context=context,
+            recomputed=recomputed,
+            seconds=round(time.perf_counter() - started, 3),
+        ),
     )
