@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -110,6 +112,30 @@ def _addresses(value: str) -> list[str]:
     return [item.strip().strip("<>") for item in value.split(",") if item.strip()]
 
 
+def _zeek_record(
+    raw: bytes, fields: tuple[str, ...], index: dict[str, int]
+) -> tuple[Callable[[str], str], str] | Skip | Reject:
+    """Split one Zeek TSV line into a field getter (`-` and `(empty)` read as '') and its ISO
+    time; `#` header lines are skipped, lines of another field count or time rejected."""
+    text = decode_line(raw)
+    if isinstance(text, Reject):
+        return text
+    if text.startswith("#"):
+        return Skip("Zeek header line")
+    row = text.split("\t")
+    if len(row) != len(fields):
+        return Reject(f"expected {len(fields)} tab-separated fields, found {len(row)}")
+
+    def get(name: str) -> str:
+        value = row[index[name]] if name in index else "-"
+        return "" if value in ("-", "(empty)") else value
+
+    time = epoch_iso(get("ts"))
+    if time is None:
+        return Reject(f"unparsable ts '{get('ts')[:40]}' (expected epoch seconds)")
+    return get, time
+
+
 def zeek_smtp_parser(fields: tuple[str, ...] = DEFAULT_SMTP_FIELDS) -> LineParser:
     """Return a parser for smtp.log records: one `send` event per SMTP transaction.
 
@@ -119,22 +145,10 @@ def zeek_smtp_parser(fields: tuple[str, ...] = DEFAULT_SMTP_FIELDS) -> LineParse
     index = {name: number for number, name in enumerate(fields)}
 
     def parse(raw: bytes) -> Parsed:
-        text = decode_line(raw)
-        if isinstance(text, Reject):
-            return text
-        if text.startswith("#"):
-            return Skip("Zeek header line")
-        row = text.split("\t")
-        if len(row) != len(fields):
-            return Reject(f"expected {len(fields)} tab-separated fields, found {len(row)}")
-
-        def get(name: str) -> str:
-            value = row[index[name]] if name in index else "-"
-            return "" if value in ("-", "(empty)") else value
-
-        time = epoch_iso(get("ts"))
-        if time is None:
-            return Reject(f"unparsable ts '{get('ts')[:40]}' (expected epoch seconds)")
+        record = _zeek_record(raw, fields, index)
+        if isinstance(record, Skip | Reject):
+            return record
+        get, time = record
         senders = _addresses(get("mailfrom")) or _addresses(get("from"))
         if not senders:
             return Skip("SMTP session without a message (no MAIL FROM)")
@@ -173,22 +187,10 @@ def zeek_http_parser(fields: tuple[str, ...] = DEFAULT_HTTP_FIELDS) -> LineParse
     index = {name: number for number, name in enumerate(fields)}
 
     def parse(raw: bytes) -> Parsed:
-        text = decode_line(raw)
-        if isinstance(text, Reject):
-            return text
-        if text.startswith("#"):
-            return Skip("Zeek header line")
-        row = text.split("\t")
-        if len(row) != len(fields):
-            return Reject(f"expected {len(fields)} tab-separated fields, found {len(row)}")
-
-        def get(name: str) -> str:
-            value = row[index[name]] if name in index else "-"
-            return "" if value in ("-", "(empty)") else value
-
-        time = epoch_iso(get("ts"))
-        if time is None:
-            return Reject(f"unparsable ts '{get('ts')[:40]}' (expected epoch seconds)")
+        record = _zeek_record(raw, fields, index)
+        if isinstance(record, Skip | Reject):
+            return record
+        get, time = record
         client = get("id.orig_h")
         who: Event = {"user": None, "_ip": client or None, "_skip": _NO_HTTP_USER}
         if get("username"):
