@@ -38,18 +38,24 @@ def has_context(connection: Transaction) -> bool:
     return bool(connection.execute("SELECT EXISTS (SELECT 1 FROM context_daily)")[0][0])
 
 
-def compute_features(connection: Transaction, since: date | None, until: date) -> int:
+def compute_features(
+    connection: Transaction, since: date | None, until: date, *, refresh: bool = True
+) -> int:
     """Add the user-days of (since, until] to `features_raw` and `features`.
 
     Args:
         connection: An open transaction.
         since: Last day already computed (None: nothing yet).
         until: Last day to compute (inclusive).
+        refresh: Rebuild the reference tables first (`refresh_reference_tables`); off when
+            the caller already refreshed them for a range holding (since, until], as
+            `run_detection` does once before computing a long range one period at a time.
 
     Returns:
         The number of user-days added.
     """
-    refresh_reference_tables(connection, since, until)
+    if refresh:
+        refresh_reference_tables(connection, since, until)
     aggregates = ",\n        ".join(f.aggregate_sql() for f in load_features())
     select_raw = f"""
         SELECT user, day, {aggregates}

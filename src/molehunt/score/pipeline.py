@@ -10,7 +10,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,15 +18,19 @@ from typing import Any
 from molehunt.context import compute_context_daily
 from molehunt.detect.compiler import compile_rules
 from molehunt.detect.loader import active_rules, workspace_rule_paths
-from molehunt.detect.model_run import score_days
+from molehunt.detect.model_run import PERIOD_DAYS, score_days
 from molehunt.detect.rule import Rule
 from molehunt.errors import WorkspaceError
 from molehunt.features.daily import compute_features, has_context
+from molehunt.features.enrich import refresh_reference_tables
 from molehunt.ledger import record_analyst_actions, record_score_days
 from molehunt.score.risk import DEFAULT_SCORING, ScoringConfig, compute_scores
 from molehunt.store.database import Store, Transaction
 
 Progress = Callable[[str], None]
+# Days computed per period of a long run (the model's period: each period's model is fitted
+# once). At 4,000 people one period's features are about 120,000 user-days.
+DEFAULT_PERIOD_DAYS = PERIOD_DAYS
 DERIVED_TABLES = (
     "features_raw",
     "features",
@@ -169,12 +173,19 @@ def run_detection(
     detector: str = "isolation_forest",
     seed: int = 0,
     config: ScoringConfig = DEFAULT_SCORING,
+    period_days: int = DEFAULT_PERIOD_DAYS,
 ) -> DetectionSummary:
     """Compute features, rule hits, model scores and risk scores for every new day.
 
     Days after the last computed day and up to `until` (default: the last event day) are
     computed; earlier days are never recomputed, so a day's score is what was known at its
     end. A changed rule set, feature or domain list, detector or scoring recomputes all.
+
+    A long range is computed one period of `period_days` at a time, each period as an
+    incremental run after the one before (so with the same results as one run over the
+    range) that commits its scores and last day: memory and DuckDB's spill are bounded by a
+    period, not by the length of the history, and a run killed between periods resumes
+    after the last one committed.
 
     Args:
         store: The workspace.
@@ -184,6 +195,7 @@ def run_detection(
         detector: Key of `molehunt.detect.models.detectors`.
         seed: Seed of the model.
         config: Scoring weights.
+        period_days: Days computed per period (aligned with the model's periods).
 
     Returns:
         The summary.
@@ -197,46 +209,131 @@ def run_detection(
     since, end, recomputed = begin_run(store, rules, until, detector, seed, config)
     if end is None or (since is not None and end <= since):
         return DetectionSummary(None, since, 0, 0, 0, len(rules), False, recomputed, 0.0)
-    if _has_context_records(store):
-        report("context")
-        compute_context_daily(store, end, since=since)
+    periods = detection_periods(store, since, end, period_days)
     with store.transaction() as connection:
-        report("features")
-        compute_features(connection, since, end)
-        context = has_context(connection)
-        report("rules")
-        hits = connection.execute(f"INSERT INTO rule_hits {compile_rules(rules, since, end)}")
-    report("model")
-    model = score_days(store, since, end, detector, seed)
-    store.register("new_model_scores", model)
-    try:
-        with store.transaction() as connection:
-            connection.execute("INSERT INTO model_scores SELECT * FROM new_model_scores")
-            report("scores")
-            user_days = compute_scores(connection, since, end, config)
-            days = connection.execute(
-                "SELECT min(day), count(DISTINCT day) FROM scores WHERE day > ?",
-                [since or date(1900, 1, 1)],
-            )[0]
-            _set_state(connection, "last_day", end.isoformat())
-    finally:
-        store.unregister("new_model_scores")
+        refresh_reference_tables(connection, since, end)
+    run = _Run(store, rules, detector, seed, config, _has_context_records(store))
+    for number, (low, high) in enumerate(periods, start=1):
+        step = report if len(periods) == 1 else _numbered(report, number, len(periods))
+        run.detect_period(low, high, relabel=low == since, report=step)
     return finish_run(
         store,
         since,
         end,
         DetectionSummary(
-            first_day=days[0],
+            first_day=run.first_day,
             last_day=end,
-            days=int(days[1]),
-            user_days=user_days,
-            rule_hits=int(hits[0][0]) if hits else 0,
+            days=run.days,
+            user_days=run.user_days,
+            rule_hits=run.rule_hits,
             rules=len(rules),
-            context=context,
+            context=run.context,
             recomputed=recomputed,
             seconds=round(time.perf_counter() - started, 3),
         ),
     )
+
+
+def _numbered(report: Progress, number: int, count: int) -> Progress:
+    return lambda stage: report(f"{stage} {number}/{count}")
+
+
+def detection_periods(
+    store: Store, since: date | None, end: date, period_days: int = DEFAULT_PERIOD_DAYS
+) -> list[tuple[date | None, date]]:
+    """Split the days (since, end] into the periods `run_detection` computes one at a time.
+
+    Periods are aligned with the model's (`origin + k * period_days`, origin being the first
+    day of data), so a period's model is fitted once.
+
+    Args:
+        store: The workspace.
+        since: Last day already computed (None: nothing yet).
+        end: Last day to compute.
+        period_days: Days per period (at least 1).
+
+    Returns:
+        (last day before the period, last day of the period) pairs, in order; the first
+        pair starts at `since`.
+    """
+    if period_days < 1:
+        raise ValueError(f"period_days must be at least 1, got {period_days}")
+    origin: date | None = None
+    if (
+        since is not None
+        and store.query("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'features'")[0][0]
+    ):
+        origin = store.query("SELECT min(day) FROM features")[0][0]
+    if origin is None:
+        origin = store.query("SELECT min(time)::DATE FROM events")[0][0] or end
+    first = since + timedelta(days=1) if since is not None else origin
+    high = origin + timedelta(days=period_days * ((first - origin).days // period_days + 1) - 1)
+    periods: list[tuple[date | None, date]] = []
+    low = since
+    while True:
+        periods.append((low, min(high, end)))
+        if high >= end:
+            return periods
+        low, high = high, high + timedelta(days=period_days)
+
+
+class _Run:
+    """One `run_detection` call's periods and what they added up to."""
+
+    def __init__(
+        self,
+        store: Store,
+        rules: list[Rule],
+        detector: str,
+        seed: int,
+        config: ScoringConfig,
+        context_records: bool,
+    ) -> None:
+        self.store, self.rules, self.detector, self.seed = store, rules, detector, seed
+        self.config, self.context_records = config, context_records
+        self.first_day: date | None = None
+        self.days = self.user_days = self.rule_hits = 0
+        self.context = False
+
+    def detect_period(
+        self, since: date | None, until: date, *, relabel: bool, report: Progress
+    ) -> None:
+        """Compute the days (since, until] and commit them with `last_day` = until.
+
+        Features and rule hits commit first, then model scores, scores and the last day
+        together: a run killed in between leaves rows after `last_day`, which the next run
+        drops (`_prepare`) before computing those days again.
+        """
+        store = self.store
+        if self.context_records:
+            report("context")
+            compute_context_daily(store, until, since=since, relabel=relabel)
+        with store.transaction() as connection:
+            report("features")
+            compute_features(connection, since, until, refresh=False)
+            self.context = self.context or has_context(connection)
+            report("rules")
+            hits = connection.execute(
+                f"INSERT INTO rule_hits {compile_rules(self.rules, since, until)}"
+            )
+        report("model")
+        model = score_days(store, since, until, self.detector, self.seed)
+        store.register("new_model_scores", model)
+        try:
+            with store.transaction() as connection:
+                connection.execute("INSERT INTO model_scores SELECT * FROM new_model_scores")
+                report("scores")
+                self.user_days += compute_scores(connection, since, until, self.config)
+                days = connection.execute(
+                    "SELECT min(day), count(DISTINCT day) FROM scores WHERE day > ?",
+                    [since or date(1900, 1, 1)],
+                )[0]
+                _set_state(connection, "last_day", until.isoformat())
+        finally:
+            store.unregister("new_model_scores")
+        self.first_day = self.first_day or days[0]
+        self.days += int(days[1])
+        self.rule_hits += int(hits[0][0]) if hits else 0
 
 
 def begin_run(
