@@ -133,9 +133,10 @@ def test_zeek_smtp_fast_split_maps_clean_lines_itself() -> None:
     assert rows is not None
     table, leftover, _, skips, _ = rows
     assert leftover == []
-    assert [s.reason for s in skips] == ["Zeek header line"] * 2 + [
-        "SMTP session without a message (no MAIL FROM)"
-    ]
+    assert [(s.reason, s.line, s.count) for s in skips] == [
+        ("Zeek header line", 1, 2),
+        ("SMTP session without a message (no MAIL FROM)", 3, 1),
+    ], "skips are counted per reason (first line, count), not one object per line"
     assert table.column("object").to_pylist() == ["c@d.org;e@f.org"]
     assert table.column("time").to_pylist() == ["2018-03-24T17:15:22.500000Z"]
 
@@ -189,3 +190,44 @@ def test_postfix_fast_split_joins_recipients_across_both_paths() -> None:
     rows = {r["event_id"]: r["object"] for r in table.to_pylist()}
     assert rows["postfix:mx:4F2A1"] == "b@y.org;c@y.org"
     assert rows["postfix:mx:7A"] == "z@y.org", "an ISO line (exact path) joined to a fast line"
+
+
+# Stamps near what makes an hour irregular: the zone's changes (Berlin: 31 Mar 02:00 has no
+# local time, 27 Oct 02:00-03:00 comes twice), 29 February, and the year boundary of the
+# file's date (a stamp more than a day after it belongs to the year before).
+MONTHS = ("Jan", "Feb", "Mar", "Oct", "Dec", "Jun")
+stamp = st.tuples(
+    st.sampled_from(MONTHS),
+    st.sampled_from(["1", " 1", "02", "27", "29", "30", "31", "0", "32"]),
+    st.sampled_from(["00", "01", "02", "03", "23", "24"]),
+    st.sampled_from(["00", "30", "59", "60"]),
+    st.sampled_from(["00", "07", "59", "60", "61"]),
+).map(lambda p: f"{p[0]} {p[1]} {p[2]}:{p[3]}:{p[4]}".encode())
+written = st.sampled_from(
+    [
+        datetime.datetime(2024, 10, 27, 1, 30, 15, tzinfo=datetime.UTC),
+        datetime.datetime(2024, 3, 30, 2, 59, 59, tzinfo=datetime.UTC),
+        datetime.datetime(2025, 1, 1, 0, 10, 0, tzinfo=datetime.UTC),
+        datetime.datetime(2024, 12, 31, 23, 30, 0, tzinfo=datetime.UTC),
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    stamps=st.lists(stamp, min_size=1, max_size=10),
+    when=written,
+    zone=st.sampled_from(["Europe/Berlin", "UTC", "Australia/Lord_Howe"]),
+)
+def test_postfix_fast_times_equal_the_clock_around_zone_and_year_changes(
+    stamps: list[bytes], when: datetime.datetime, zone: str
+) -> None:
+    clock = LocalClock(load_zone(zone), when.astimezone(load_zone(zone)))
+    body = b" mx postfix/qmgr[6]: 4F2A1: from=<ann@x.org>, size=9, nrcpt=1"
+    chunk = Chunk(b"\n".join(s + body for s in stamps) + b"\n", 1, 0, True)
+    fast = LogPlan("postfix", postfix_parser(clock), fast=postfix_fast(clock))
+    exact = LogPlan("postfix", postfix_parser(clock))
+    fast_table, fast_rejects = fast.split(chunk)
+    exact_table, exact_rejects = exact.split(chunk)
+    assert fast_table.equals(exact_table), (fast_table.to_pylist(), exact_table.to_pylist())
+    assert fast_rejects == exact_rejects

@@ -33,12 +33,15 @@ class LineReject:
         raw: The line's text (invalid UTF-8 shown as U+FFFD).
         skipped: True for a well-formed line the source carries but molehunt does not use
             (counted as skipped with its reason, not kept in `rejects`).
+        count: How many lines this entry stands for: a skip may count every line of a chunk
+            skipped for the same reason (`line` is then the first of them); a reject is 1.
     """
 
     line: int
     reason: str
     raw: str
     skipped: bool = False
+    count: int = 1
 
 
 class _Unclean(Exception):

@@ -209,9 +209,10 @@ def ingest_file(
     source_chunks = (chunks or _line_chunks)(path, start, next_line)
     prepared = _prefetch((chunk, *plan.split(chunk)) for chunk in source_chunks)
     for chunk, table, line_rejects in prepared:
-        skips = [r for r in line_rejects if r.skipped]
-        if skips:
-            skip_reasons.update(r.reason for r in skips)
+        if any(r.skipped for r in line_rejects):
+            for skip in line_rejects:
+                if skip.skipped:
+                    skip_reasons[skip.reason] += skip.count
             line_rejects = [r for r in line_rejects if not r.skipped]
         counts = _commit_chunk(store, path, source_id, plan, chunk, table, line_rejects)
         read += chunk.line_count

@@ -11,20 +11,23 @@ import codecs
 import dataclasses
 import json
 import re
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
+
+import numpy as np
 
 from molehunt.errors import IngestError
 from molehunt.ingest.cert import IngestReport
 from molehunt.ingest.logs.clock import DEFAULT_TIMEZONE, LocalClock, load_zone
-from molehunt.ingest.logs.common import LogPlan
+from molehunt.ingest.logs.common import JOIN_WINDOW_LINES, LogPlan
 from molehunt.ingest.logs.cups import LINE as _CUPS_LINE
 from molehunt.ingest.logs.cups import cups_parser
 from molehunt.ingest.logs.directory import IdentityDirectory
 from molehunt.ingest.logs.evtx import MAGIC, evtx_chunks, parse_evtx_line
 from molehunt.ingest.logs.exchange import exchange_parser, fields_from_header
 from molehunt.ingest.logs.ocsf import is_ocsf, parse_ocsf_line
-from molehunt.ingest.logs.postfix import postfix_fast, postfix_parser
+from molehunt.ingest.logs.postfix import POSTFIX_JOIN_MARKS, postfix_fast, postfix_parser
 from molehunt.ingest.logs.squid import parse_squid, split_squid_fast
 from molehunt.ingest.logs.w3c import w3c_fields, w3c_parser
 from molehunt.ingest.logs.windows_export import (
@@ -157,11 +160,17 @@ def plan_for(
         return plan, _pipelined
     if log_format == "postfix":
         clock = LocalClock.for_file(path, timezone)
-        plan = LogPlan("postfix", postfix_parser(clock), "email", fast=postfix_fast(clock))
-        return plan, None  # 32 MiB chunks: fewer messages split from their delivery lines
+        plan = LogPlan(
+            "postfix",
+            postfix_parser(clock),
+            "email",
+            fast=postfix_fast(clock),
+            join_marks=POSTFIX_JOIN_MARKS,
+        )
+        return plan, _with_following
     if log_format == "cups":
         clock = LocalClock.for_file(path, timezone)
-        return LogPlan("cups", cups_parser(clock), channel="print"), None
+        return LogPlan("cups", cups_parser(clock), channel="print"), _with_following
     raise IngestError(f"unknown log format '{log_format}' (expected one of {', '.join(FORMATS)})")
 
 
@@ -169,6 +178,33 @@ def _pipelined(path: Path, start: int, first_line: int) -> Iterator[Chunk]:
     # Vectorised formats split a chunk about as fast as DuckDB stores one: smaller chunks
     # let the two overlap (the prefetch thread splits the next while this one is written).
     return read_chunks(path, start=start, first_line=first_line, chunk_bytes=_FAST_CHUNK_BYTES)
+
+
+def _with_following(path: Path, start: int, first_line: int) -> Iterator[Chunk]:
+    # Formats that join later lines to an event (Postfix deliveries, CUPS pages): each chunk
+    # carries the JOIN_WINDOW_LINES lines after it, so an event at a chunk's end still gets
+    # the lines of the next chunk (which counts them as skipped itself, as ever).
+    waiting: deque[Chunk] = deque()
+    for chunk in _pipelined(path, start, first_line):
+        waiting.append(chunk)
+        while len(waiting) > 1 and sum(c.line_count for c in waiting) - waiting[0].line_count >= (
+            JOIN_WINDOW_LINES
+        ):
+            yield _pass_on(waiting)
+    while waiting:
+        yield _pass_on(waiting)
+
+
+def _pass_on(waiting: deque[Chunk]) -> Chunk:
+    """The first waiting chunk, with (up to) JOIN_WINDOW_LINES lines of the others."""
+    chunk = waiting.popleft()
+    if not waiting:
+        return chunk
+    after = b"".join(c.data for c in waiting)
+    ends = np.flatnonzero(np.frombuffer(after, np.uint8) == 10)
+    if len(ends) >= JOIN_WINDOW_LINES:
+        after = after[: int(ends[JOIN_WINDOW_LINES - 1]) + 1]
+    return dataclasses.replace(chunk, following=after)
 
 
 def _files(path: Path) -> list[Path]:

@@ -19,7 +19,12 @@ import pyarrow as pa
 
 from molehunt.ingest.csv_chunk import LINE_COLUMN, LineReject
 from molehunt.ingest.jsonl import INPUT_FIELDS, JsonLinesPlan
-from molehunt.ingest.logs.fast import apply_joins, join_map, resolve_table
+from molehunt.ingest.logs.fast import (
+    apply_pages,
+    apply_recipients,
+    join_table,
+    resolve_table,
+)
 from molehunt.ingest.reader import Chunk
 
 if TYPE_CHECKING:
@@ -36,8 +41,9 @@ class Skip:
 
     Args:
         reason: Why, in words (names the event id where there is one).
-        join: (key, recipient) for a line that adds a recipient to the event whose `_join`
-            field is `key` in the same chunk (Postfix delivery lines and their message).
+        join: (key, value) for a line that adds to the event whose `_join` field is `key`
+            within JOIN_WINDOW_LINES lines before it (a Postfix delivery line's recipient, a
+            CUPS page line's copies).
     """
 
     reason: str
@@ -56,6 +62,10 @@ LineParser = Callable[[bytes], Parsed]
 
 # Records (EVTX, event XML) per chunk of a record stream.
 RECORDS_PER_CHUNK = 20_000
+
+JOIN_WINDOW_LINES = 20_000
+"""How far after an event (a Postfix message, a CUPS job's first page) its joined lines (its
+deliveries, its later pages) may be: a rule of the file's lines, whatever the chunks."""
 
 
 def record_chunks(records: Iterable[bytes], start: int) -> Iterator[Chunk]:
@@ -171,6 +181,9 @@ class LogPlan:
         channel: What the file holds, for the report (http, email, windows, print).
         identities: The directory that maps the records' identities to people (None: the
             lower-cased account name is the user, and records without one are skipped).
+        fast: The format's vectorised split (`fast.py`), if it has one.
+        join_marks: Byte strings one of which every line that can join an earlier event
+            contains (empty: any line can); the lines after a chunk are read for joins only.
     """
 
     label: str
@@ -181,41 +194,91 @@ class LogPlan:
     header_lines: int = 0
     identities: IdentityDirectory | None = field(default=None, compare=False, repr=False)
     fast: FastSplit | None = field(default=None, compare=False, repr=False)
+    join_marks: tuple[bytes, ...] = ()
 
     def split(self, chunk: Chunk) -> tuple[pa.Table, list[LineReject]]:
-        """Parse each line into event fields; skips and rejects carry the line number.
+        """Parse each line into event fields; rejects carry their line, skips are counted.
 
         With a fast split (`fast.py`), its clean rows are taken as they are and only the
-        lines it leaves go through the per-line parser; joins (Postfix recipients, CUPS
-        pages) are applied over the whole chunk either way.
+        lines it leaves go through the per-line parser. Joined lines (Postfix recipients,
+        CUPS pages) are applied over the whole chunk and the lines after it that the chunk
+        source passes on (`Chunk.following`), within JOIN_WINDOW_LINES lines of their event.
+
+        Returns:
+            (rows with the event fields and `_line`, rejects and skips sorted by line; a skip
+            stands for every line of the chunk skipped for its reason: `LineReject.count`).
         """
+        table, joins, found = self._split_rows(chunk)
+        ahead = self._following_joins(chunk)
+        if ahead is not None:
+            joins = pa.concat_tables([joins, ahead])
+        if self.channel == "print":
+            table = apply_pages(table, joins, JOIN_WINDOW_LINES)
+        else:
+            table = apply_recipients(table, joins, JOIN_WINDOW_LINES)
+        return table.select([*INPUT_FIELDS, LINE_COLUMN]), found
+
+    def _split_rows(self, chunk: Chunk) -> tuple[pa.Table, pa.Table, list[LineReject]]:
+        """(rows with `_join`, joins of the chunk's lines, rejects and counted skips)."""
         rows = self.fast(chunk) if self.fast is not None else None
         if rows is None:
-            return self.split_lines(chunk.numbered_lines())
-        table, leftover, no_user, skipped, fast_joins = rows
+            events, joins, rejects, skips = self.parse_lines(chunk.numbered_lines())
+            return self.event_table(events), join_table(joins), _counted(rejects, skips)
+        table, leftover, no_user, fast_skips, fast_joins = rows
         wanted = set(leftover)
         numbered = [x for x in chunk.numbered_lines() if x[0] in wanted] if wanted else []
-        events, joins, rejects = self.parse_lines(numbered)
-        joined = join_map(sorted([*fast_joins, *joins]))
-        table, resolved_skips = resolve_table(apply_joins(table, joined), self.identities, no_user)
+        events, joins, rejects, skips = self.parse_lines(numbered)
+        table, resolved_skips = resolve_table(table, self.identities, no_user)
         if events:
-            table = pa.concat_tables([table, self.event_table(events, joined)])
-            table = table.sort_by(LINE_COLUMN)
-        found = [*rejects, *resolved_skips, *skipped]
-        return table, sorted(found, key=lambda reject: reject.line)
+            table = pa.concat_tables([table, self.event_table(events)]).sort_by(LINE_COLUMN)
+        all_joins = join_table(joins)
+        if fast_joins is not None:
+            all_joins = pa.concat_tables([fast_joins, all_joins])
+        for skip in [*resolved_skips, *fast_skips]:
+            counted = skips.setdefault(skip.reason, [skip.line, 0])
+            counted[0] = min(counted[0], skip.line)
+            counted[1] += skip.count
+        return table, all_joins, _counted(rejects, skips)
+
+    def _following_joins(self, chunk: Chunk) -> pa.Table | None:
+        """Joins of the lines after the chunk that its source passed on, if any."""
+        if not chunk.following:
+            return None
+        data = chunk.following
+        if self.join_marks:
+            # Only lines with a mark can be joined lines: the others become empty lines (the
+            # line numbers stay), which no parser is asked about.
+            marks = self.join_marks
+            data = b"\n".join(
+                line if any(mark in line for mark in marks) else b"" for line in data.split(b"\n")
+            )
+        ahead = Chunk(data, chunk.first_line + chunk.line_count, chunk.end, False)
+        rows = self.fast(ahead) if self.fast is not None else None
+        wanted = None if rows is None else set(rows[1])
+        numbered = [
+            (number, raw)
+            for number, raw in ahead.numbered_lines()
+            if raw and (wanted is None or number in wanted)
+        ]
+        joins = join_table(self.parse_lines(numbered)[1])
+        return joins if rows is None or rows[4] is None else pa.concat_tables([rows[4], joins])
 
     def split_lines(self, numbered: list[tuple[int, bytes]]) -> tuple[pa.Table, list[LineReject]]:
         """The exact path: each (line number, raw line) through the format's line parser."""
-        events, joins, rejects = self.parse_lines(numbered)
-        return self.event_table(events, join_map(joins)), rejects
+        events, _joins, rejects, skips = self.parse_lines(numbered)
+        table = self.event_table(events).select([*INPUT_FIELDS, LINE_COLUMN])
+        return table, _counted(rejects, skips)
 
     def parse_lines(
         self, numbered: list[tuple[int, bytes]]
-    ) -> tuple[list[tuple[int, Event]], list[tuple[int, str, str]], list[LineReject]]:
-        """(events, (line, key, value) joins, skips and rejects) of the given lines."""
+    ) -> tuple[
+        list[tuple[int, Event]], list[tuple[int, str, str]], list[LineReject], dict[str, list[int]]
+    ]:
+        """(events, (line, key, value) joins, rejects, reason -> [first line, count] of skips)."""
         events: list[tuple[int, Event]] = []
         joins: list[tuple[int, str, str]] = []
         rejects: list[LineReject] = []
+        skips: dict[str, list[int]] = {}
         for number, raw in numbered:
             try:
                 parsed = self.parse(raw)
@@ -223,35 +286,33 @@ class LogPlan:
                     parsed = resolve_event(parsed, self.identities)
             except Exception as error:  # noqa: BLE001 - a parser bug must not lose the line
                 parsed = Reject(f"unparsable {self.label} line ({type(error).__name__}: {error})")
-            if isinstance(parsed, Skip | Reject):
+            if isinstance(parsed, Skip):
                 # A skipped line is only counted by its reason: its text is not kept.
-                skipped = isinstance(parsed, Skip)
-                text = "" if skipped else raw.rstrip(b"\r").decode("utf-8", errors="replace")
-                rejects.append(LineReject(number, parsed.reason, text, skipped=skipped))
-                if isinstance(parsed, Skip) and parsed.join is not None:
+                counted = skips.get(parsed.reason)
+                if counted is None:
+                    skips[parsed.reason] = [number, 1]
+                else:
+                    counted[1] += 1
+                if parsed.join is not None:
                     joins.append((number, *parsed.join))
-                continue
-            events.append((number, parsed))
-        return events, joins, rejects
+            elif isinstance(parsed, Reject):
+                text = raw.rstrip(b"\r").decode("utf-8", errors="replace")
+                rejects.append(LineReject(number, parsed.reason, text))
+            else:
+                events.append((number, parsed))
+        return events, joins, rejects, skips
 
-    def event_table(self, events: list[tuple[int, Event]], joins: dict[str, list[str]]) -> pa.Table:
-        """The events as string columns plus `_line`, with their joined lines applied."""
-        columns: dict[str, list[str | None]] = {name: [] for name in INPUT_FIELDS}
+    def event_table(self, events: list[tuple[int, Event]]) -> pa.Table:
+        """The events as string columns plus `_line` and `_join` (the key joined lines add to)."""
+        columns: dict[str, list[str | None]] = {name: [] for name in (*INPUT_FIELDS, "_join")}
         lines: list[int] = []
         for number, event in events:
-            joined = joins.get(event.get("_join") or "")
-            if joined and event.get("channel") == "print":
-                # CUPS per-page lines: the later pages' copies add to the job's page count.
-                event = _join_pages(event, joined)
-            elif joined:
-                recipients = ";".join(dict.fromkeys(joined))
-                event = {**event, "object": recipients, "recipients_to": recipients}
-            for name in INPUT_FIELDS:
-                columns[name].append(event.get(name))
+            for name, values in columns.items():
+                values.append(event.get(name))
             lines.append(number)
         arrays = {name: pa.array(values, pa.string()) for name, values in columns.items()}
         arrays[LINE_COLUMN] = pa.array(lines, pa.int64())
-        return pa.table(arrays)
+        return pa.table(arrays).select([*INPUT_FIELDS, LINE_COLUMN, "_join"])
 
     def with_identities(self, identities: IdentityDirectory | None) -> LogPlan:
         """The same plan, resolving identities through `identities`."""
@@ -262,11 +323,16 @@ class LogPlan:
         return JsonLinesPlan().queries(source_id, relation)
 
 
-def _join_pages(event: Event, joined: list[str]) -> Event:
-    # Per-page print logs (CUPS 1.x page_log): the job's first page line is the event and the
-    # later page lines add their copies to its page count.
-    pages = int(event.get("attachment_count") or "0") + sum(int(value) for value in joined)
-    return {**event, "attachment_count": str(pages)}
+def _counted(rejects: list[LineReject], skips: dict[str, list[int]]) -> list[LineReject]:
+    """Rejects and one counted skip per reason, in line order."""
+    found = [
+        *rejects,
+        *(
+            LineReject(first, reason, "", skipped=True, count=count)
+            for reason, (first, count) in skips.items()
+        ),
+    ]
+    return sorted(found, key=lambda reject: (reject.line, reject.reason))
 
 
 def resolve_event(event: Event, directory: IdentityDirectory | None) -> Event | Skip:

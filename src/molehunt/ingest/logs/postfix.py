@@ -8,6 +8,7 @@ year and no zone: `LocalClock` reads them in the `--timezone` zone and the file'
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 
@@ -18,7 +19,16 @@ import pyarrow.compute as pc
 from molehunt.ingest.csv_chunk import LINE_COLUMN, LineReject
 from molehunt.ingest.logs.clock import LocalClock
 from molehunt.ingest.logs.common import LineParser, Parsed, Reject, Skip, account_user, decode_line
-from molehunt.ingest.logs.fast import FastRows, FastSplit, chunk_lines, event_table, line_numbers
+from molehunt.ingest.logs.fast import (
+    JOIN_SCHEMA,
+    FastRows,
+    FastSplit,
+    chunk_lines,
+    event_table,
+    iso_seconds,
+    line_numbers,
+    skip_counts,
+)
 from molehunt.ingest.reader import Chunk
 
 _SYSLOG = re.compile(
@@ -29,14 +39,17 @@ _QUEUED = re.compile(
     r"^(?P<qid>[0-9A-Za-z]+): from=<(?P<sender>[^>]*)>, size=(?P<size>\d+), nrcpt=(?P<nrcpt>\d+)"
 )
 _DELIVERED = re.compile(r"^(?P<qid>[0-9A-Za-z]+): to=<(?P<to>[^>]+)>, .*\bstatus=\w+")
+POSTFIX_JOIN_MARKS = (b": to=<", b"\\u")
+"""A delivery line holds ': to=<' as it is, or (JSON) escaped as \\uXXXX."""
 
 
 def postfix_parser(clock: LocalClock) -> LineParser:
     """Return a parser for Postfix lines; `clock` reads syslog times (zone, missing year).
 
     A qmgr `from=<...>, size=N, nrcpt=N` line becomes one `send` event of the sender; the
-    delivery lines (`QUEUEID: to=<...>, ..., status=...`) of the same host and queue id in the
-    same chunk add their recipients to it and are counted as skipped. Every other Postfix line
+    delivery lines (`QUEUEID: to=<...>, ..., status=...`) of the same host and queue id that
+    follow it within JOIN_WINDOW_LINES lines add their recipients to it (`LogPlan.split`)
+    and are counted as skipped. Every other Postfix line
     is skipped; a bounce (empty sender) is skipped too.
     """
 
@@ -115,9 +128,12 @@ _FAST_SYSLOG = (
     r"(?P<program>[\w./-]+?)(?:\[\d+\])?: (?P<body>[ -~]*?)\n?$"
 )
 _FAST_QUEUED = r"^(?P<qid>[0-9A-Za-z]+): from=<(?P<sender>[^>]*)>, size=(?P<size>\d+), nrcpt=\d+"
-_FAST_DELIVERED = r"^(?P<qid>[0-9A-Za-z]+): to=<(?P<to>[^>]+)>, .*\bstatus=\w+"
+# A delivery line is recognised without captures (a DFA), then its two fields are taken.
+_FAST_DELIVERED = r"^[0-9A-Za-z]+: to=<[^>]+>, .*\bstatus=\w"
+_FAST_DELIVERY_FIELDS = r"^(?P<qid>[0-9A-Za-z]+): to=<(?P<to>[^>]+)>, "
 _PLAIN_SENDER = r"^[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+$"
 _SPECIAL_LOCAL = r"^(?i:system|anonymous|dwm-.*|umfd-.*)@"
+_BSD = "%b %d %H:%M:%S"
 
 
 def postfix_fast(clock: LocalClock) -> FastSplit:
@@ -129,26 +145,23 @@ def postfix_fast(clock: LocalClock) -> FastSplit:
             return None
         numbers = line_numbers(chunk)
         found = pc.extract_regex(lines, _FAST_SYSLOG)
-        matched = pc.fill_null(found.is_valid(), False)
-        parts = found.filter(matched)
-        numbers = numbers[matched.to_numpy(zero_copy_only=False)]
-        leftover = set(line_numbers(chunk)[~matched.to_numpy(zero_copy_only=False)].tolist())
-        stamp = pc.replace_substring_regex(pc.struct_field(parts, "bsd"), " +", " ")
-        unique = pc.unique(stamp)
-        times = pa.array([clock.parse(text, "%b %d %H:%M:%S") for text in unique.to_pylist()])
-        time = pc.take(times, pc.index_in(stamp, unique))
+        matched = pc.fill_null(found.is_valid(), False).to_numpy(zero_copy_only=False)
+        leftover = numbers[~matched]
+        parts = found.filter(pa.array(matched))
+        numbers = numbers[matched]
+        time = _times(parts, clock)
         has_time = pc.is_valid(time).to_numpy(zero_copy_only=False)
-        leftover.update(numbers[~has_time].tolist())
-        keep = pa.array(has_time)
-        parts, time, numbers = parts.filter(keep), time.filter(keep), numbers[has_time]
+        leftover = np.concatenate([leftover, numbers[~has_time]])
+        if not has_time.all():
+            keep = pa.array(has_time)
+            parts, time, numbers = parts.filter(keep), time.filter(keep), numbers[has_time]
         host, program = pc.struct_field(parts, "host"), pc.struct_field(parts, "program")
         body = pc.struct_field(parts, "body")
         postfix = pc.starts_with(program, "postfix")
         queued = pc.extract_regex(body, _FAST_QUEUED)
         is_queued = pc.and_(postfix, pc.fill_null(queued.is_valid(), False))
-        delivered = pc.extract_regex(body, _FAST_DELIVERED)
         is_delivered = pc.and_(
-            pc.and_(postfix, pc.invert(is_queued)), pc.fill_null(delivered.is_valid(), False)
+            pc.and_(postfix, pc.invert(is_queued)), pc.match_substring_regex(body, _FAST_DELIVERED)
         )
         sender = pc.struct_field(queued, "sender")
         bounce = pc.and_(is_queued, pc.equal(sender, ""))
@@ -157,36 +170,76 @@ def postfix_fast(clock: LocalClock) -> FastSplit:
             pc.invert(pc.match_substring_regex(sender, _SPECIAL_LOCAL)),
         )
         message = pc.fill_null(pc.and_(is_queued, plain), False)
-        odd = pc.and_(is_queued, pc.invert(pc.or_(bounce, message)))
-        leftover.update(numbers[pc.fill_null(odd, False).to_numpy(zero_copy_only=False)].tolist())
-        skips, joins = _skips(numbers, program, postfix, is_queued, is_delivered, delivered, host)
-        skips += [
-            LineReject(int(line), "bounce or notification (empty sender)", "", skipped=True)
-            for line in numbers[pc.fill_null(bounce, False).to_numpy(zero_copy_only=False)]
-        ]
+        odd = pc.fill_null(pc.and_(is_queued, pc.invert(pc.or_(bounce, message))), False)
+        leftover = np.concatenate([leftover, numbers[odd.to_numpy(zero_copy_only=False)]])
+        skips, joins = _skips(numbers, program, postfix, is_queued, is_delivered, body, host)
+        skips += skip_counts(numbers, bounce, "bounce or notification (empty sender)")
         rows = message.to_numpy(zero_copy_only=False)
-        chosen = pa.array(rows)
-        senders = sender.filter(chosen)
-        qid = pc.struct_field(queued, "qid").filter(chosen)
-        hosts = host.filter(chosen)
+        senders = sender.filter(message)
+        qid = pc.struct_field(queued, "qid").filter(message)
+        hosts = host.filter(message)
         key = pc.binary_join_element_wise(hosts, ":", qid, "")
         count = len(senders)
         columns = {
             "user": pc.utf8_lower(pc.replace_substring_regex(senders, "@.*$", "")),
             "event_id": pc.binary_join_element_wise("postfix:", key, ""),
-            "time": time.filter(chosen),
+            "time": time.filter(message),
             "host": hosts,
             "channel": pa.array(["email"] * count, pa.string()),
             "action": pa.array(["send"] * count, pa.string()),
-            "size_bytes": pc.struct_field(queued, "size").filter(chosen),
+            "size_bytes": pc.struct_field(queued, "size").filter(message),
             "sender": senders,
             LINE_COLUMN: pa.array(numbers[rows]),
             "_account": senders,
             "_join": key,
         }
-        return event_table(columns, count), sorted(leftover), "", skips, joins
+        return event_table(columns, count), sorted(leftover.tolist()), "", skips, joins
 
     return split
+
+
+def _times(parts: pa.Array, clock: LocalClock) -> pa.Array:
+    """UTC ISO times of BSD stamps as `clock.parse` gives them (NULL where it gives none).
+
+    The clock is asked once per distinct hour (its first and last second): when the two are
+    3,599 s apart, every stamp of the hour is its first second plus minutes and seconds; an
+    hour with a zone change or a year boundary in it (or an invalid date) is read stamp by
+    stamp, exactly as the per-line parser reads it.
+    """
+    # The stamp's parts by position (extracting them as groups costs 3x the whole match).
+    bsd = pc.struct_field(parts, "bsd")
+    month = pc.utf8_slice_codeunits(bsd, 0, 3)
+    day = pc.utf8_ltrim(pc.utf8_slice_codeunits(bsd, 3, -9), " ")
+    hour = pc.utf8_slice_codeunits(bsd, -8, -6)
+    minute = pc.cast(pc.utf8_slice_codeunits(bsd, -5, -3), pa.int64())
+    second = pc.cast(pc.utf8_slice_codeunits(bsd, -2), pa.int64())
+    hour_key = pc.binary_join_element_wise(month, day, hour, " ")
+    unique = pc.unique(hour_key)
+    starts: list[int | None] = []
+    for text in unique.to_pylist():
+        start = _epoch(clock.parse(f"{text}:00:00", _BSD))
+        end = _epoch(clock.parse(f"{text}:59:59", _BSD))
+        regular = start is not None and end is not None and end - start == 3599
+        starts.append(start if regular else None)
+    base = pc.take(pa.array(starts, pa.int64()), pc.index_in(hour_key, unique))
+    in_range = pc.and_(pc.less(minute, 60), pc.less(second, 60))
+    seconds = pc.add(base, pc.add(pc.multiply(minute, 60), second))
+    seconds = pc.if_else(in_range, seconds, pa.scalar(None, pa.int64()))
+    time = pc.binary_join_element_wise(iso_seconds(seconds), "Z", "")
+    odd = pc.and_(pc.is_null(base), in_range).to_numpy(zero_copy_only=False)
+    if not odd.any():
+        return time
+    exact = time.to_pylist()
+    stamps = pc.binary_join_element_wise(hour_key, pc.utf8_slice_codeunits(bsd, -6), "")
+    for index in np.flatnonzero(odd).tolist():
+        exact[index] = clock.parse(str(stamps[index]), _BSD)
+    return pa.array(exact, pa.string())
+
+
+def _epoch(iso: str | None) -> int | None:
+    if iso is None:
+        return None
+    return int(datetime.datetime.fromisoformat(iso).timestamp())
 
 
 def _skips(
@@ -195,37 +248,34 @@ def _skips(
     postfix: pa.Array,
     is_queued: pa.Array,
     is_delivered: pa.Array,
-    delivered: pa.Array,
+    body: pa.Array,
     host: pa.Array,
-) -> tuple[list[LineReject], list[tuple[int, str, str]]]:
-    """Skips of the non-message lines, with the delivery lines' joins, as `parse` gives them."""
-    skips: list[LineReject] = []
-    joins: list[tuple[int, str, str]] = []
+) -> tuple[list[LineReject], pa.Table]:
+    """Counted skips of the non-message lines, with the delivery lines' joins, as `parse`
+    gives them."""
     other = pc.fill_null(pc.invert(postfix), False)
-    for line, name in zip(
-        numbers[other.to_numpy(zero_copy_only=False)].tolist(),
-        program.filter(other).to_pylist(),
-        strict=True,
-    ):
-        skips.append(LineReject(line, f"not a postfix program ({name})", "", skipped=True))
+    reason = pc.binary_join_element_wise("not a postfix program (", program, ")", "")
+    skips = skip_counts(numbers, other, reason)
     delivery = pc.fill_null(is_delivered, False)
-    for line, name, where, qid, to in zip(
-        numbers[delivery.to_numpy(zero_copy_only=False)].tolist(),
-        program.filter(delivery).to_pylist(),
-        host.filter(delivery).to_pylist(),
-        pc.struct_field(delivered, "qid").filter(delivery).to_pylist(),
-        pc.struct_field(delivered, "to").filter(delivery).to_pylist(),
-        strict=True,
-    ):
-        reason = f"{name} delivery line (recipient joined to its message)"
-        skips.append(LineReject(line, reason, "", skipped=True))
-        joins.append((line, f"{where}:{qid}", to))
+    reason = pc.binary_join_element_wise(
+        program, " delivery line (recipient joined to its message)", ""
+    )
+    skips += skip_counts(numbers, delivery, reason)
+    fields = pc.extract_regex(body.filter(delivery), _FAST_DELIVERY_FIELDS)
+    key = pc.binary_join_element_wise(
+        host.filter(delivery), ":", pc.struct_field(fields, "qid"), ""
+    )
+    joins = pa.table(
+        [
+            pa.array(numbers[delivery.to_numpy(zero_copy_only=False)], pa.int64()),
+            key,
+            pc.struct_field(fields, "to"),
+        ],
+        schema=JOIN_SCHEMA,
+    )
     unused = pc.fill_null(pc.and_(postfix, pc.invert(pc.or_(is_queued, is_delivered))), False)
-    for line, name in zip(
-        numbers[unused.to_numpy(zero_copy_only=False)].tolist(),
-        program.filter(unused).to_pylist(),
-        strict=True,
-    ):
-        reason = f"{name} line not used (only qmgr from= lines are messages)"
-        skips.append(LineReject(line, reason, "", skipped=True))
+    reason = pc.binary_join_element_wise(
+        program, " line not used (only qmgr from= lines are messages)", ""
+    )
+    skips += skip_counts(numbers, unused, reason)
     return skips, joins

@@ -119,4 +119,4 @@ def split_squid_fast(chunk: Chunk) -> FastRows | None:
         "_account": account,
         "_ip": field["client"],
     }
-    return event_table(columns, count), numbers[~keep].tolist(), _NO_USER, [], []
+    return event_table(columns, count), numbers[~keep].tolist(), _NO_USER, [], None

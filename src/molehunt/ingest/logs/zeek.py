@@ -25,7 +25,7 @@ from molehunt.ingest.logs.fast import (
     epoch_strings,
     event_table,
     line_numbers,
-    skipped_lines,
+    skip_counts,
 )
 from molehunt.ingest.reader import Chunk
 
@@ -299,9 +299,9 @@ def zeek_smtp_fast(fields: tuple[str, ...]) -> FastSplit | None:
             "_ip": pa.nulls(count, pa.string()),
         }
         leftover = numbers[~pc.fill_null(handled, False).to_numpy(zero_copy_only=False)]
-        skips = skipped_lines(numbers, header, "Zeek header line")
-        skips += skipped_lines(numbers, no_message, _NO_MESSAGE)
-        return event_table(columns, count), leftover.tolist(), _NO_MESSAGE, skips, []
+        skips = skip_counts(numbers, header, "Zeek header line")
+        skips += skip_counts(numbers, no_message, _NO_MESSAGE)
+        return event_table(columns, count), leftover.tolist(), _NO_MESSAGE, skips, None
 
     return split
 
