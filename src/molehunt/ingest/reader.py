@@ -26,8 +26,8 @@ class Chunk:
         start: Offset of `data` in the (decompressed) stream.
         is_last: True for the final chunk of the file.
 
-        following: Whole lines after the chunk that a chunk source passes on for context
-            (formats that join later lines to an event); not part of the chunk.
+        following: The chunks after this one that a chunk source passes on for context
+            (formats that join later lines to an event); not part of this chunk.
 
     Attributes:
         line_count: Number of physical lines in `data`.
@@ -37,7 +37,7 @@ class Chunk:
     first_line: int
     start: int
     is_last: bool
-    following: bytes = field(default=b"", compare=False, repr=False)
+    following: tuple[Chunk, ...] = field(default=(), compare=False, repr=False)
     line_count: int = field(init=False)
 
     def __post_init__(self) -> None:

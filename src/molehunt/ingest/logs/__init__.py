@@ -15,8 +15,6 @@ from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
 from molehunt.errors import IngestError
 from molehunt.ingest.cert import IngestReport
 from molehunt.ingest.logs.clock import DEFAULT_TIMEZONE, LocalClock, load_zone
@@ -27,7 +25,7 @@ from molehunt.ingest.logs.directory import IdentityDirectory
 from molehunt.ingest.logs.evtx import MAGIC, evtx_chunks, parse_evtx_line
 from molehunt.ingest.logs.exchange import exchange_parser, fields_from_header
 from molehunt.ingest.logs.ocsf import is_ocsf, parse_ocsf_line
-from molehunt.ingest.logs.postfix import POSTFIX_JOIN_MARKS, postfix_fast, postfix_parser
+from molehunt.ingest.logs.postfix import postfix_fast, postfix_parser
 from molehunt.ingest.logs.squid import parse_squid, split_squid_fast
 from molehunt.ingest.logs.w3c import w3c_fields, w3c_parser
 from molehunt.ingest.logs.windows_export import (
@@ -160,13 +158,7 @@ def plan_for(
         return plan, _pipelined
     if log_format == "postfix":
         clock = LocalClock.for_file(path, timezone)
-        plan = LogPlan(
-            "postfix",
-            postfix_parser(clock),
-            "email",
-            fast=postfix_fast(clock),
-            join_marks=POSTFIX_JOIN_MARKS,
-        )
+        plan = LogPlan("postfix", postfix_parser(clock), "email", fast=postfix_fast(clock))
         return plan, _with_following
     if log_format == "cups":
         clock = LocalClock.for_file(path, timezone)
@@ -182,29 +174,18 @@ def _pipelined(path: Path, start: int, first_line: int) -> Iterator[Chunk]:
 
 def _with_following(path: Path, start: int, first_line: int) -> Iterator[Chunk]:
     # Formats that join later lines to an event (Postfix deliveries, CUPS pages): each chunk
-    # carries the JOIN_WINDOW_LINES lines after it, so an event at a chunk's end still gets
-    # the lines of the next chunk (which counts them as skipped itself, as ever).
+    # carries the chunks that hold the JOIN_WINDOW_LINES lines after it, so an event at a
+    # chunk's end still gets the lines of the next chunk (which counts them itself, as ever).
     waiting: deque[Chunk] = deque()
+    after = 0  # lines in the waiting chunks after the first
     for chunk in _pipelined(path, start, first_line):
         waiting.append(chunk)
-        while len(waiting) > 1 and sum(c.line_count for c in waiting) - waiting[0].line_count >= (
-            JOIN_WINDOW_LINES
-        ):
-            yield _pass_on(waiting)
+        after += chunk.line_count if len(waiting) > 1 else 0
+        while len(waiting) > 1 and after >= JOIN_WINDOW_LINES:
+            yield dataclasses.replace(waiting.popleft(), following=tuple(waiting))
+            after -= waiting[0].line_count
     while waiting:
-        yield _pass_on(waiting)
-
-
-def _pass_on(waiting: deque[Chunk]) -> Chunk:
-    """The first waiting chunk, with (up to) JOIN_WINDOW_LINES lines of the others."""
-    chunk = waiting.popleft()
-    if not waiting:
-        return chunk
-    after = b"".join(c.data for c in waiting)
-    ends = np.flatnonzero(np.frombuffer(after, np.uint8) == 10)
-    if len(ends) >= JOIN_WINDOW_LINES:
-        after = after[: int(ends[JOIN_WINDOW_LINES - 1]) + 1]
-    return dataclasses.replace(chunk, following=after)
+        yield dataclasses.replace(waiting.popleft(), following=tuple(waiting))
 
 
 def _files(path: Path) -> list[Path]:

@@ -59,6 +59,8 @@ class Reject:
 
 Parsed = Event | Skip | Reject
 LineParser = Callable[[bytes], Parsed]
+SplitRows = tuple[pa.Table, pa.Table, list[LineReject]]
+"""A chunk's (rows with `_join`, joins of its lines, rejects and counted skips)."""
 
 # Records (EVTX, event XML) per chunk of a record stream.
 RECORDS_PER_CHUNK = 20_000
@@ -182,8 +184,6 @@ class LogPlan:
         identities: The directory that maps the records' identities to people (None: the
             lower-cased account name is the user, and records without one are skipped).
         fast: The format's vectorised split (`fast.py`), if it has one.
-        join_marks: Byte strings one of which every line that can join an earlier event
-            contains (empty: any line can); the lines after a chunk are read for joins only.
     """
 
     label: str
@@ -194,7 +194,9 @@ class LogPlan:
     header_lines: int = 0
     identities: IdentityDirectory | None = field(default=None, compare=False, repr=False)
     fast: FastSplit | None = field(default=None, compare=False, repr=False)
-    join_marks: tuple[bytes, ...] = ()
+    _memo: dict[int, tuple[bytes, SplitRows]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def split(self, chunk: Chunk) -> tuple[pa.Table, list[LineReject]]:
         """Parse each line into event fields; rejects carry their line, skips are counted.
@@ -208,7 +210,11 @@ class LogPlan:
             (rows with the event fields and `_line`, rejects and skips sorted by line; a skip
             stands for every line of the chunk skipped for its reason: `LineReject.count`).
         """
-        table, joins, found = self._split_rows(chunk)
+        kept = self._memo.pop(chunk.start, None)
+        if kept is not None and kept[0] is chunk.data:
+            table, joins, found = kept[1]
+        else:
+            table, joins, found = self._split_rows(chunk)
         ahead = self._following_joins(chunk)
         if ahead is not None:
             joins = pa.concat_tables([joins, ahead])
@@ -218,7 +224,7 @@ class LogPlan:
             table = apply_recipients(table, joins, JOIN_WINDOW_LINES)
         return table.select([*INPUT_FIELDS, LINE_COLUMN]), found
 
-    def _split_rows(self, chunk: Chunk) -> tuple[pa.Table, pa.Table, list[LineReject]]:
+    def _split_rows(self, chunk: Chunk) -> SplitRows:
         """(rows with `_join`, joins of the chunk's lines, rejects and counted skips)."""
         rows = self.fast(chunk) if self.fast is not None else None
         if rows is None:
@@ -241,27 +247,23 @@ class LogPlan:
         return table, all_joins, _counted(rejects, skips)
 
     def _following_joins(self, chunk: Chunk) -> pa.Table | None:
-        """Joins of the lines after the chunk that its source passed on, if any."""
+        """Joins of the chunks after this one that its source passed on, if any.
+
+        Their splits are kept for when they come up themselves (`_memo`): each chunk is
+        split once, the lookahead costs nothing but memory.
+        """
         if not chunk.following:
             return None
-        data = chunk.following
-        if self.join_marks:
-            # Only lines with a mark can be joined lines: the others become empty lines (the
-            # line numbers stay), which no parser is asked about.
-            marks = self.join_marks
-            data = b"\n".join(
-                line if any(mark in line for mark in marks) else b"" for line in data.split(b"\n")
-            )
-        ahead = Chunk(data, chunk.first_line + chunk.line_count, chunk.end, False)
-        rows = self.fast(ahead) if self.fast is not None else None
-        wanted = None if rows is None else set(rows[1])
-        numbered = [
-            (number, raw)
-            for number, raw in ahead.numbered_lines()
-            if raw and (wanted is None or number in wanted)
-        ]
-        joins = join_table(self.parse_lines(numbered)[1])
-        return joins if rows is None or rows[4] is None else pa.concat_tables([rows[4], joins])
+        tables = []
+        for ahead in chunk.following:
+            kept = self._memo.get(ahead.start)
+            if kept is None or kept[0] is not ahead.data:
+                kept = (ahead.data, self._split_rows(ahead))
+                self._memo[ahead.start] = kept
+            tables.append(kept[1][1])
+        for start in [start for start in self._memo if start < chunk.following[0].start]:
+            del self._memo[start]
+        return pa.concat_tables(tables)
 
     def split_lines(self, numbered: list[tuple[int, bytes]]) -> tuple[pa.Table, list[LineReject]]:
         """The exact path: each (line number, raw line) through the format's line parser."""

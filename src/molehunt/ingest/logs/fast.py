@@ -252,19 +252,14 @@ def skip_counts(
         return []
     if isinstance(reason, str):
         return [LineReject(int(lines[0]), reason, "", skipped=True, count=len(lines))]
-    grouped = (
-        pa.table({"reason": reason.filter(pa.array(chosen)), "line": pa.array(lines)})
-        .group_by("reason", use_threads=False)
-        .aggregate([("line", "min"), ("line", "count")])
-    )
+    reasons = reason.filter(pa.array(chosen))
+    distinct = pc.unique(reasons)
+    codes = pc.index_in(reasons, distinct).to_numpy(zero_copy_only=False)
+    counts = np.bincount(codes, minlength=len(distinct))
+    _, first = np.unique(codes, return_index=True)  # lines are in order: the first is least
     return [
-        LineReject(int(first), str(text), "", skipped=True, count=int(count))
-        for text, first, count in zip(
-            grouped.column("reason").to_pylist(),
-            grouped.column("line_min").to_pylist(),
-            grouped.column("line_count").to_pylist(),
-            strict=True,
-        )
+        LineReject(int(lines[index]), str(text), "", skipped=True, count=int(count))
+        for text, index, count in zip(distinct.to_pylist(), first, counts, strict=True)
     ]
 
 

@@ -39,8 +39,6 @@ _QUEUED = re.compile(
     r"^(?P<qid>[0-9A-Za-z]+): from=<(?P<sender>[^>]*)>, size=(?P<size>\d+), nrcpt=(?P<nrcpt>\d+)"
 )
 _DELIVERED = re.compile(r"^(?P<qid>[0-9A-Za-z]+): to=<(?P<to>[^>]+)>, .*\bstatus=\w+")
-POSTFIX_JOIN_MARKS = (b": to=<", b"\\u")
-"""A delivery line holds ': to=<' as it is, or (JSON) escaped as \\uXXXX."""
 
 
 def postfix_parser(clock: LocalClock) -> LineParser:
