@@ -112,6 +112,12 @@ def test_every_line_is_stored_rejected_or_skipped_once(name: str, lines: list[by
     numbers = sorted([*stored, *rejected])
     assert len(numbers) == len(set(numbers)), "a line was stored or rejected twice"
     assert len(numbers) + skipped.total() == len(lines), "a line was lost or counted twice"
+    for reject in rejects:
+        assert reject.reason and not reject.reason.startswith(
+            f"unparsable {PLANS[name].label} line ("
+        ), f"parser crashed on line {reject.line}: {reject.reason}"
+    if name == "w3c":
+        return  # a '#Fields:' line changes how the lines after it read: no line stands alone
     # Skips are counted per reason, so check them line by line: each line alone must land in
     # the same place (stored, rejected, or skipped for the same reason).
     alone_stored, alone_rejected, alone_skipped = [], [], Counter[str]()
@@ -126,10 +132,6 @@ def test_every_line_is_stored_rejected_or_skipped_once(name: str, lines: list[by
         alone_rejected,
         alone_skipped,
     )
-    for reject in rejects:
-        assert reject.reason and not reject.reason.startswith(
-            f"unparsable {PLANS[name].label} line ("
-        ), f"parser crashed on line {reject.line}: {reject.reason}"
 
 
 @settings(max_examples=60, deadline=None)

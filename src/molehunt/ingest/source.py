@@ -11,6 +11,7 @@ not ingested twice.
 from __future__ import annotations
 
 import datetime
+import itertools
 import queue
 import threading
 from collections import Counter
@@ -26,6 +27,7 @@ from molehunt.ingest.csv_chunk import LineReject, line_texts
 from molehunt.ingest.reader import Chunk, fingerprint, open_binary, read_chunks
 from molehunt.ledger import record_batches
 from molehunt.store import Store
+from molehunt.store.database import Transaction
 
 _T = TypeVar("_T")
 
@@ -132,35 +134,42 @@ def _find_source(store: Store, path: Path, kind: str, plan: FilePlan) -> dict[st
     return None
 
 
-def _register_source(store: Store, path: Path, kind: str, plan: FilePlan) -> dict[str, object]:
+@dataclass(frozen=True)
+class _NewSource:
+    """A file's `sources` row, inserted with its first chunk (one commit less per file)."""
+
+    values: tuple[object, ...]
+
+    @property
+    def source_id(self) -> int:
+        return int(str(self.values[0]))
+
+    @property
+    def bytes_done(self) -> int:
+        return int(str(self.values[8]))
+
+    @property
+    def lines_done(self) -> int:
+        return int(str(self.values[9]))
+
+    def insert(self, connection: Transaction) -> None:
+        connection.execute(
+            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?)",
+            list(self.values),
+        )
+
+
+def _new_source(store: Store, path: Path, kind: str, plan: FilePlan) -> _NewSource:
     length, digest = fingerprint(path)
     header_bytes = 0
     if plan.header_lines:
         header_bytes = len(read_head(path, 1)[0]) + 1
     now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-    with store.transaction() as connection:
-        source_id = int(
-            connection.execute("SELECT coalesce(max(source_id), 0) + 1 FROM sources")[0][0]
-        )
-        connection.execute(
-            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?)",
-            [
-                source_id,
-                str(path),
-                kind,
-                plan.channel,
-                plan.part,
-                plan.label,
-                length,
-                digest,
-                header_bytes,
-                plan.header_lines,
-                now,
-                now,
-            ],
-        )
-    found = store.query_dicts("SELECT * FROM sources WHERE source_id = ?", [source_id])
-    return found[0]
+    # One writer per workspace (DuckDB's lock), and nothing else registers a source between
+    # here and the insert: the next id is the one to take.
+    source_id = int(store.query("SELECT coalesce(max(source_id), 0) + 1 FROM sources")[0][0])
+    values = (source_id, str(path), kind, plan.channel, plan.part, plan.label, length, digest)
+    return _NewSource((*values, header_bytes, plan.header_lines, now, now))
 
 
 ChunkSource = Callable[[Path, int, int], Iterator[Chunk]]
@@ -198,28 +207,43 @@ def ingest_file(
     """
     source = _find_source(store, path, kind, plan)
     status = "resumed"
+    new: _NewSource | None = None
     if source is None:
-        source = _register_source(store, path, kind, plan)
+        new = _new_source(store, path, kind, plan)
         status = "new"
-    source_id = int(str(source["source_id"]))
-    start = int(str(source["bytes_done"]))
-    next_line = int(str(source["lines_done"])) + 1
+        source_id, start, next_line = new.source_id, new.bytes_done, new.lines_done + 1
+    else:
+        source_id = int(str(source["source_id"]))
+        start = int(str(source["bytes_done"]))
+        next_line = int(str(source["lines_done"])) + 1
     read = stored = rejected = 0
     skip_reasons: Counter[str] = Counter()
-    source_chunks = (chunks or _line_chunks)(path, start, next_line)
-    prepared = _prefetch((chunk, *plan.split(chunk)) for chunk in source_chunks)
+    source_chunks = iter((chunks or _line_chunks)(path, start, next_line))
+    first = next(source_chunks, None)
+    prepared: Iterator[tuple[Chunk, pa.Table, list[LineReject]]]
+    if first is None:
+        prepared = iter(())
+    elif first.is_last:  # one chunk (most small files): nothing to overlap, no thread
+        prepared = iter([(first, *plan.split(first))])
+    else:
+        rest = itertools.chain([first], source_chunks)
+        prepared = _prefetch((chunk, *plan.split(chunk)) for chunk in rest)
     for chunk, table, line_rejects in prepared:
         if any(r.skipped for r in line_rejects):
             for skip in line_rejects:
                 if skip.skipped:
                     skip_reasons[skip.reason] += skip.count
             line_rejects = [r for r in line_rejects if not r.skipped]
-        counts = _commit_chunk(store, path, source_id, plan, chunk, table, line_rejects)
+        counts = _commit_chunk(store, path, source_id, plan, chunk, table, line_rejects, new)
+        new = None
         read += chunk.line_count
         stored += counts[0]
         rejected += counts[1]
         if progress is not None:
             progress(path, chunk.end, read)
+    if new is not None:  # no data lines (a header only): the file is known all the same
+        with store.transaction() as connection:
+            new.insert(connection)
     if plan.table == "events":
         store.refresh_events()
         record_batches(store)  # evidence ledger: the new batches' file hashes and row counts
@@ -285,12 +309,17 @@ def _commit_chunk(
     chunk: Chunk,
     table: pa.Table,
     line_rejects: list[LineReject],
+    new: _NewSource | None = None,
 ) -> tuple[int, int]:
     rows_sql, rejects_sql = plan.queries(source_id, _CHUNK_TABLE)
     store.register(_CHUNK_TABLE, table)
     try:
         with store.transaction() as connection:
-            if plan.table == "events":
+            if new is not None:
+                new.insert(connection)
+            if table.num_rows == 0:  # every line skipped or rejected: no batch to write
+                stored = 0
+            elif plan.table == "events":
                 last_line = chunk.first_line + chunk.line_count - 1
                 stored = store.write_batch(
                     rows_sql, source_id, chunk.first_line, last_line, connection

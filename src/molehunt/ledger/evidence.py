@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from molehunt.ledger.log import append_entries, read_entries
+from molehunt.ledger.log import append_entries, read_entries, require_ledger
 from molehunt.store import Store
 from molehunt.store.database import EVENTS_DIR, WORKBENCH_FILE, WORKBENCH_SCHEMA
 
@@ -112,9 +112,14 @@ def record_batches(store: Store) -> int:
     Returns:
         The number of entries added.
     """
-    known = recorded(store, "batch")
-    rows = store.query(f"SELECT {BATCH_COLUMNS} FROM batches ORDER BY batch_id")
-    items = [batch_fields(store, row) for row in rows if str(row[0]) not in known]
+    require_ledger(store)
+    # Only the batches no entry names, found in SQL: reading (and parsing) every entry, as
+    # `recorded` does, cost more the longer the ledger, and this runs after every file.
+    rows = store.query(
+        f"SELECT {BATCH_COLUMNS} FROM batches WHERE CAST(batch_id AS VARCHAR) NOT IN "
+        "(SELECT subject FROM ledger_entries WHERE kind = 'batch') ORDER BY batch_id"
+    )
+    items = [batch_fields(store, row) for row in rows]
     return len(append_entries(store, items))
 
 

@@ -102,6 +102,23 @@ class Entry:
         }
 
 
+def require_ledger(store: Store) -> None:
+    """Check that the workspace has a ledger table.
+
+    Raises:
+        LedgerError: The workspace's schema has no ledger table.
+    """
+    found = store.query(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = 'ledger_entries'"
+    )  # SHOW TABLES, which lists every table and view, costs twice as much
+    if not found[0][0]:
+        raise LedgerError(
+            f"workspace {store.root} has no ledger yet (its schema predates the ledger: run any "
+            "writing command, e.g. `molehunt ledger record`)"
+        )
+
+
 def read_entries(store: Store) -> list[Entry]:
     """Return the stored entries in log order (by index, then by storage order).
 
@@ -114,11 +131,7 @@ def read_entries(store: Store) -> list[Entry]:
     Raises:
         LedgerError: The workspace's schema has no ledger table.
     """
-    if "ledger_entries" not in {row[0] for row in store.query("SHOW TABLES")}:
-        raise LedgerError(
-            f"workspace {store.root} has no ledger yet (its schema predates the ledger: run any "
-            "writing command, e.g. `molehunt ledger record`)"
-        )
+    require_ledger(store)
     rows = store.query(
         "SELECT entry_index, kind, subject, data, leaf_hash, signature FROM ledger_entries "
         "ORDER BY entry_index, rowid"
