@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from molehunt.ingest.logs import detect_format, ingest_logs
 from molehunt.ingest.logs.identity_map import ingest_identities
 from molehunt.store import Store
@@ -188,3 +190,44 @@ def test_blue_coat_w3c_log_with_quoted_fields_and_local_time(store: Store, tmp_p
     ]
     [(reason,)] = store.query("SELECT reason FROM rejects")
     assert reason == "malformed quoting (unexpected end of data)"
+
+
+def test_w3c_ingest_resumed_after_a_new_fields_line_reads_with_it(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import molehunt.ingest.reader as reader
+    import molehunt.ingest.source as source
+
+    more = "2024-03-04 08:11:00 10.1.4.7 bjones GET https://files.example.com/b 200 99 0\n"
+    path = tmp_path / "u_ex240304.log"
+    path.write_text(IIS + more)
+    monkeypatch.setattr(reader, "DEFAULT_CHUNK_BYTES", 64)  # a line or two per chunk
+    real = source._commit_chunk
+    committed: list[int] = []
+
+    def dies_after_the_new_fields(*args: object) -> tuple[int, int]:
+        chunk = args[4]
+        if committed and committed[-1] >= 8:  # line 8 is the second '#Fields:'
+            raise KeyboardInterrupt
+        counts = real(*args)  # type: ignore[arg-type]
+        committed.append(chunk.first_line + chunk.line_count - 1)  # type: ignore[attr-defined]
+        return counts
+
+    monkeypatch.setattr(source, "_commit_chunk", dies_after_the_new_fields)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_logs(store, [path], "w3c")
+    [(done,)] = store.query("SELECT lines_done FROM sources")
+    assert 8 <= done < 11, "killed after the new '#Fields:' line, before the end"
+    monkeypatch.setattr(source, "_commit_chunk", real)
+    [got] = ingest_logs(store, [path], "w3c").files
+    assert got.status == "resumed"
+    rows = store.query("SELECT object, size_bytes FROM events ORDER BY time")
+    assert rows == [
+        ("/hr/salaries.xlsx", None),
+        ("https://files.example.com/a", 900),
+        ("https://files.example.com/b", 99),
+    ], "the lines after the resume point are read with the second '#Fields:' list"
+    [(read, stored, rejected)] = store.query(
+        "SELECT rows_read, rows_stored, rows_rejected FROM sources"
+    )
+    assert (read, stored, rejected) == (11, 3, 2)

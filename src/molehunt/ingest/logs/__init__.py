@@ -27,7 +27,7 @@ from molehunt.ingest.logs.exchange import exchange_parser, fields_from_header
 from molehunt.ingest.logs.ocsf import is_ocsf, parse_ocsf_line
 from molehunt.ingest.logs.postfix import postfix_fast, postfix_parser
 from molehunt.ingest.logs.squid import parse_squid, split_squid_fast
-from molehunt.ingest.logs.w3c import w3c_fields, w3c_parser
+from molehunt.ingest.logs.w3c import fields_before, w3c_fields, w3c_parser
 from molehunt.ingest.logs.windows_export import (
     EVENT_NAMESPACE,
     parse_winlogbeat_line,
@@ -148,7 +148,13 @@ def plan_for(
     if log_format == "w3c":
         clock = LocalClock.for_file(path, timezone)
         parser = w3c_parser(w3c_fields(read_head(path, 12)), clock)
-        return LogPlan("w3c", parser, channel="http"), None
+
+        def w3c_chunks(path: Path, start: int, first_line: int) -> Iterator[Chunk]:
+            # A resumed ingest starts with the fields of the last '#Fields:' line before it.
+            parser.fields = fields_before(path, start, parser.fields)
+            return read_chunks(path, start=start, first_line=first_line)
+
+        return LogPlan("w3c", parser, channel="http"), w3c_chunks
     if log_format == "exchange":
         fields = fields_from_header(read_head(path, 8))
         return LogPlan("exchange", exchange_parser(fields), channel="email"), None

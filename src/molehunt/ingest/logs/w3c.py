@@ -4,8 +4,8 @@ Directives start with `#`; `#Fields:` names the space-separated fields of the li
 (W3C Working Draft WD-logfile; IIS and Blue Coat both write it). Values with spaces are
 double-quoted (Blue Coat) or have their spaces replaced by `+` (IIS); `-` is an empty value.
 A later `#Fields:` line (IIS starts a new header after a restart) applies to the lines after
-it. `date` and `time` are UTC in IIS; a log written in local time is read with
-`--timezone`.
+it, in a resumed ingest too. `date` and `time` are UTC in IIS; a log written in local time
+is read with `--timezone`.
 
 Fields used (any may be missing): date, time, c-ip, cs-username, cs-method, cs-uri (a whole
 URL), cs-uri-scheme, cs-host, cs-uri-port, cs-uri-stem / cs-uri-path, cs-uri-query,
@@ -15,17 +15,18 @@ sc-status, sc-bytes, cs-bytes.
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 from molehunt.ingest.logs.clock import LocalClock
 from molehunt.ingest.logs.common import (
     Event,
-    LineParser,
     Parsed,
     Reject,
     Skip,
     account_user,
     decode_line,
 )
+from molehunt.ingest.reader import open_binary
 
 DEFAULT_FIELDS: tuple[str, ...] = (
     "date",
@@ -76,22 +77,34 @@ def _url(get: dict[str, str]) -> str | None:
     return f"{path}{query}" or None
 
 
-def w3c_parser(fields: tuple[str, ...], clock: LocalClock) -> LineParser:
-    """Return a parser for W3C extended lines; `clock` reads `date time` (UTC unless told).
+class W3CParser:
+    """The W3C line parser; `clock` reads `date time` (UTC unless told).
 
-    Directive lines are skipped; a `#Fields:` directive changes the fields of later lines.
+    Directive lines are skipped; a `#Fields:` directive changes the fields of later lines,
+    so the parser keeps the fields in force (`fields`): an ingest that resumes in the middle
+    of a file starts from the last `#Fields:` line before its resume point
+    (`fields_before`).
+
+    Args:
+        fields: The fields in force at the start (the file's first `#Fields:` list).
+        clock: Reads local dates and times.
     """
-    current = {"fields": fields}
 
-    def parse(raw: bytes) -> Parsed:
+    def __init__(self, fields: tuple[str, ...], clock: LocalClock) -> None:
+        self.fields = fields
+        self.clock = clock
+
+    def __call__(self, raw: bytes) -> Parsed:
+        """Map one line to an event, a skip (directives, no user) or a reject."""
+        clock = self.clock
         text = decode_line(raw)
         if isinstance(text, Reject):
             return text
         if text.startswith("#"):
             if text.startswith("#Fields:"):
-                current["fields"] = tuple(text[len("#Fields:") :].split())
+                self.fields = tuple(text[len("#Fields:") :].split())
             return Skip("W3C directive line")
-        names = current["fields"]
+        names = self.fields
         try:
             row = next(csv.reader([text], delimiter=" ", quotechar='"', strict=True))
         except csv.Error as error:
@@ -126,4 +139,34 @@ def w3c_parser(fields: tuple[str, ...], clock: LocalClock) -> LineParser:
             "content": get.get("sc-status"),
         }
 
-    return parse
+
+def w3c_parser(fields: tuple[str, ...], clock: LocalClock) -> W3CParser:
+    """Return a parser for W3C extended lines; `clock` reads `date time` (UTC unless told).
+
+    Directive lines are skipped; a `#Fields:` directive changes the fields of later lines.
+    """
+    return W3CParser(fields, clock)
+
+
+def fields_before(path: Path, start: int, fields: tuple[str, ...]) -> tuple[str, ...]:
+    """The fields in force at offset `start` of `path`: its last `#Fields:` line before
+    `start`, else `fields` (what the file's head gave).
+
+    Raises:
+        IngestError: The file cannot be read.
+    """
+    found = fields
+    done = 0
+    carry = b""
+    with open_binary(path) as handle:
+        while done < start:
+            block = handle.read(min(1 << 20, start - done))
+            if not block:
+                break
+            done += len(block)
+            lines = (carry + block).split(b"\n")
+            carry = lines.pop()  # a line that goes on in the next block
+            for line in lines:
+                if line.lstrip(b"\xef\xbb\xbf").startswith(b"#Fields:"):
+                    found = w3c_fields([line])
+    return found
