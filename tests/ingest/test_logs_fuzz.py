@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 from collections import Counter
 
 import pytest
@@ -10,12 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from molehunt.ingest.csv_chunk import LINE_COLUMN
+from molehunt.ingest.logs import ocsf
 from molehunt.ingest.logs.clock import LocalClock, load_zone
 from molehunt.ingest.logs.common import LogPlan, Reject
 from molehunt.ingest.logs.cups import cups_parser
 from molehunt.ingest.logs.directory import IdentityDirectory
 from molehunt.ingest.logs.exchange import exchange_parser
-from molehunt.ingest.logs.ocsf import parse_ocsf_line
+from molehunt.ingest.logs.ocsf import ocsf_array_chunks, parse_ocsf_line, parse_ocsf_record
 from molehunt.ingest.logs.postfix import postfix_fast, postfix_parser
 from molehunt.ingest.logs.squid import parse_squid, split_squid_fast
 from molehunt.ingest.logs.w3c import w3c_fields, w3c_parser
@@ -158,3 +160,39 @@ def test_event_xml_never_crashes_and_rejects_at_most_once(
         r.reason.startswith(("malformed XML", "not UTF-8", "corrupt or truncated gzip"))
         for r in rejects
     )
+
+
+ARRAY = json.dumps(
+    [json.loads(seed) for seed in SEEDS if seed.startswith(b'{"class_uid"')], indent=1
+).encode()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    data=st.one_of(
+        st.binary(max_size=300).map(lambda b: b"[" + b),
+        st.sampled_from([ARRAY]).flatmap(lambda s: st.integers(0, len(s)).map(lambda n: s[:n])),
+        st.sampled_from([ARRAY]).flatmap(
+            lambda s: st.tuples(st.integers(0, len(s)), st.binary(min_size=1, max_size=3)).map(
+                lambda cut: s[: cut[0]] + cut[1] + s[cut[0] :]
+            )
+        ),
+    ),
+    piece=st.sampled_from([3, 1 << 20]),
+)
+def test_ocsf_array_never_crashes_and_rejects_at_most_once(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes, piece: int
+) -> None:
+    path = tmp_path_factory.mktemp("ocsf") / "lake.json"
+    path.write_bytes(data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ocsf, "_READ_BYTES", piece)
+        results = [
+            parse_ocsf_record(raw)
+            for chunk in ocsf_array_chunks(path, 0, 1)
+            for _, raw in chunk.numbered_lines()
+        ]
+    errors = [r for r in results if isinstance(r, Reject) and "JSON array" in r.reason]
+    decoding = [r for r in results if isinstance(r, Reject) and "UTF-8" in r.reason]
+    assert len(errors) + len(decoding) <= 1, "a malformed array ends with one reject"
+    assert all(r.reason.startswith("malformed JSON array at line ") for r in errors)

@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from molehunt.ingest.logs import detect_format, ingest_logs
+import pytest
+
+from molehunt.ingest.logs import detect_format, ingest_logs, ocsf
 from molehunt.store import Store
 
 T = 1709539750123  # 2024-03-04T08:09:10.123Z in epoch milliseconds
@@ -140,3 +142,83 @@ def test_ocsf_classes_map_to_molehunt_channels(store: Store, tmp_path: Path) -> 
         "no time (expected 'time' in epoch milliseconds or 'time_dt' ISO 8601)",
         "expected an OCSF event object with class_uid and activity_id",
     ]
+
+
+def _array_rows(store: Store) -> list[tuple[object, ...]]:
+    return store.query('SELECT "user", channel, action, object FROM events ORDER BY time, object')
+
+
+@pytest.mark.parametrize("piece_bytes", [1 << 20, 7, 64])
+def test_ocsf_json_array_file_reads_like_json_lines(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, piece_bytes: int
+) -> None:
+    monkeypatch.setattr(ocsf, "_READ_BYTES", piece_bytes)  # elements cut by the read pieces
+    lines = tmp_path / "lake.ocsf.jsonl"
+    lines.write_text("\n".join(json.dumps(e) for e in EVENTS) + '\n{"no": "class"}\n')
+    array = tmp_path / "lake.ocsf.json"
+    array.write_text("\ufeff" + json.dumps([*EVENTS, {"no": "class"}, 12345], indent=2))
+    assert detect_format(array) == "ocsf"
+    [got] = ingest_logs(store, [array]).files
+    assert (got.read, got.stored, got.rejected, got.skipped) == (12, 5, 3, 4)
+    from_array = _array_rows(store)
+    with Store.open(tmp_path / "ws2") as other:
+        ingest_logs(other, [lines])
+        assert from_array == _array_rows(other), "an array holds the same events as its lines"
+    reasons = [r for (r,) in store.query("SELECT reason FROM rejects ORDER BY line")]
+    assert reasons[1:] == ["expected an OCSF event object with class_uid and activity_id"] * 2
+
+
+@pytest.mark.parametrize(
+    ("text", "stored", "reason"),
+    [
+        ("[]", 0, None),
+        ("  [ ]\n", 0, None),
+        ("[{EVENT}, ", 1, "line 1, column {after}: the array is not closed (expected ']')"),
+        ("[{EVENT},]", 1, "line 1, column {end}: Expecting value"),
+        ("[{EVENT} {EVENT}]", 1, "line 1, column {end}: expected ',' or ']' after an element"),
+        ("[{EVENT}]\nx", 1, "line 2, column 1: text after the array's closing ']'"),
+        ('[{"class_uid": 1001, "activity_id": ', 0, "Expecting value"),
+    ],
+)
+def test_malformed_ocsf_array_keeps_the_events_before_and_one_reject(
+    store: Store, tmp_path: Path, text: str, stored: int, reason: str | None
+) -> None:
+    event = json.dumps(EVENTS[0])
+    text = text.replace("{EVENT}", event)
+    path = tmp_path / "lake.json"
+    path.write_text(text)
+    [got] = ingest_logs(store, [path], "ocsf").files
+    assert (got.stored, got.rejected) == (stored, 0 if reason is None else 1)
+    if reason is not None:
+        end = len(event) + 3  # the column after '[', the element and ','
+        reason = reason.format(end=end, after=end + 1)
+        [(found,)] = store.query("SELECT reason FROM rejects")
+        assert found.startswith("malformed JSON array at ") and found.endswith(reason), found
+
+
+def test_killed_ocsf_array_ingest_resumes_without_duplicates(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import molehunt.ingest.source as source
+    from molehunt.ingest.logs import common
+
+    events = [{**EVENTS[1], "time": T + n, "metadata": {"uid": f"p-{n}"}} for n in range(50)]
+    path = tmp_path / "lake.json"
+    path.write_text(json.dumps(events))
+    monkeypatch.setattr(common, "RECORDS_PER_CHUNK", 10)
+    real = source._commit_chunk
+    calls = {"n": 0}
+
+    def dies_on_third(*args: object) -> tuple[int, int]:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(source, "_commit_chunk", dies_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_logs(store, [path], "ocsf")
+    monkeypatch.setattr(source, "_commit_chunk", real)
+    report = ingest_logs(store, [path], "ocsf")
+    assert (report.files[0].status, report.read, report.stored) == ("resumed", 30, 30)
+    assert store.query("SELECT count(*), count(DISTINCT event_id) FROM events") == [(50, 50)]

@@ -24,7 +24,13 @@ from molehunt.ingest.logs.cups import cups_parser
 from molehunt.ingest.logs.directory import IdentityDirectory
 from molehunt.ingest.logs.evtx import MAGIC, evtx_chunks, parse_evtx_line
 from molehunt.ingest.logs.exchange import exchange_parser, fields_from_header
-from molehunt.ingest.logs.ocsf import is_ocsf, parse_ocsf_line
+from molehunt.ingest.logs.ocsf import (
+    is_json_array,
+    is_ocsf,
+    ocsf_array_chunks,
+    parse_ocsf_line,
+    parse_ocsf_record,
+)
 from molehunt.ingest.logs.postfix import postfix_fast, postfix_parser
 from molehunt.ingest.logs.squid import parse_squid, split_squid_fast
 from molehunt.ingest.logs.w3c import fields_before, w3c_fields, w3c_parser
@@ -95,6 +101,10 @@ def detect_format(path: Path) -> str:
         return "zeek-http"
     if b"#Fields:" in text and (b" cs-" in text or b" c-ip" in text):
         return "w3c"
+    if is_json_array(text):
+        head = b"\n".join(read_head(path, 1 << 16, limit=1 << 16))
+        if b'"class_uid"' in head and b'"activity_id"' in head:
+            return "ocsf"
     first = next((line for line in lines if line.strip() and not line.startswith(b"#")), b"")
     if _SQUID.match(first):
         return "squid"
@@ -141,6 +151,8 @@ def plan_for(
     if log_format == "squid":
         return LogPlan("squid", parse_squid, channel="http", fast=split_squid_fast), _pipelined
     if log_format == "ocsf":
+        if is_json_array(b"\n".join(read_head(path, 64, limit=4096))):
+            return LogPlan("ocsf", parse_ocsf_record, channel="events"), ocsf_array_chunks
         return LogPlan("ocsf", parse_ocsf_line, channel="events"), None
     if log_format == "zeek-http":
         fields = zeek_fields(read_head(path, 12), DEFAULT_HTTP_FIELDS)

@@ -1,4 +1,4 @@
-"""OCSF events (JSON lines, one event object per line) -> file, process, logon, http, email.
+"""OCSF events (JSON lines, or one JSON array of events) -> file, process, logon, http, email.
 
 Classes read (OCSF 1.x; activity ids as in the schema):
 
@@ -21,12 +21,25 @@ ids.
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import json
 import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from molehunt.ingest.logs.common import Event, Parsed, Reject, Skip, account_user, decode_line
+from molehunt.errors import IngestError
+from molehunt.ingest.logs.common import (
+    Event,
+    Parsed,
+    Reject,
+    Skip,
+    account_user,
+    decode_line,
+    record_chunks,
+)
+from molehunt.ingest.reader import Chunk, open_binary
 
 _SID = re.compile(r"^S-1-\d+(-\d+)+$", re.IGNORECASE)
 _FILE_ACTIONS = {1: "write", 2: "open", 3: "write", 4: "delete", 14: "open"}
@@ -205,6 +218,11 @@ def parse_ocsf_line(raw: bytes) -> Parsed:
         event = json.loads(text)
     except json.JSONDecodeError as error:
         return Reject(f"invalid JSON ({error.msg})")
+    return map_ocsf_event(event)
+
+
+def map_ocsf_event(event: Any) -> Parsed:
+    """Map one parsed OCSF event to an event, a skip (other classes, activities) or a reject."""
     if not is_ocsf(event):
         return Reject("expected an OCSF event object with class_uid and activity_id")
     try:
@@ -230,3 +248,142 @@ def parse_ocsf_line(raw: bytes) -> Parsed:
         "event_id": _text(metadata.get("uid")) or None,
         "time": time,
     }
+
+
+_READ_BYTES = 1 << 20
+_SPACE = re.compile(r"\s*")
+
+
+def ocsf_array_chunks(path: Path, start: int, first_line: int) -> Iterator[Chunk]:
+    """Yield a JSON array file's elements, one JSON line each, as chunks from offset `start`.
+
+    An OCSF export may be one JSON array of events instead of JSON lines; each element
+    becomes a record line (its "line" is its ordinal in the array), so the resumable line
+    ingest applies. Malformed JSON ends the file with one reject naming its line and column;
+    the elements before it are kept.
+    """
+    yield from record_chunks(_array_records(path), start)
+
+
+def parse_ocsf_record(raw: bytes) -> Parsed:
+    """Map one record line of `ocsf_array_chunks` to an event, a skip or a reject."""
+    item = json.loads(raw)
+    if "error" in item:
+        return Reject(str(item["error"]))
+    return map_ocsf_event(item["d"])
+
+
+def is_json_array(head: bytes) -> bool:
+    """Tell whether a file's first bytes open a JSON array (after a BOM and white space)."""
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+
+
+class _ArrayText:
+    """The text of a JSON array file, read on as the decoding needs it."""
+
+    def __init__(self, path: Path) -> None:
+        self.pieces = _texts(path)
+        self.text = ""
+        self.position = 0
+        self.lines_before = 0  # newlines in the text already handed on and dropped
+        self.columns_before = 0  # characters of the current line dropped
+        self.done = False
+
+    def more(self) -> bool:
+        """Read the next piece (dropping the text before `position`); False at the end."""
+        piece = ""
+        while not piece and not self.done:
+            piece = next(self.pieces, None)
+            self.done = piece is None
+        if not piece:
+            return False
+        dropped = self.text[: self.position]
+        newlines = dropped.count("\n")
+        self.lines_before += newlines
+        if newlines:
+            self.columns_before = len(dropped) - dropped.rfind("\n") - 1
+        else:
+            self.columns_before += len(dropped)
+        self.text, self.position = self.text[self.position :] + piece, 0
+        return True
+
+    def next_char(self) -> str:
+        """The next character that is not white space ('' at the end of the file)."""
+        while True:
+            self.position = _SPACE.match(self.text, self.position).end()  # type: ignore[union-attr]
+            if self.position < len(self.text):
+                return self.text[self.position]
+            if not self.more():
+                return ""
+
+    def error(self, message: str, at: int | None = None) -> bytes:
+        """A record line that rejects the rest of the file, naming the line and column."""
+        at = self.position if at is None else at
+        line = self.lines_before + self.text.count("\n", 0, at) + 1
+        start = self.text.rfind("\n", 0, at)
+        column = at - start if start >= 0 else self.columns_before + at + 1
+        found = f"malformed JSON array at line {line}, column {column}: {message}"
+        return json.dumps({"error": found}).encode() + b"\n"
+
+
+def _array_records(path: Path) -> Iterator[bytes]:
+    """The array's elements as `{"n": ordinal, "d": element}` lines, then an error line if any.
+
+    Read in 1 MiB pieces: an element cut by a piece's end is decoded again with more text,
+    so memory holds the element being read, not the whole file.
+    """
+    source = _ArrayText(path)
+    try:
+        yield from _array_items(source)
+    except IngestError as error:  # not UTF-8, a corrupt gzip: keep the elements before it
+        yield json.dumps({"error": str(error).split(": ", 1)[-1]}).encode() + b"\n"
+
+
+def _array_items(source: _ArrayText) -> Iterator[bytes]:
+    decoder = json.JSONDecoder()
+    if source.next_char() != "[":
+        yield source.error("expected a JSON array '[' of OCSF events")
+        return
+    source.position += 1
+    ordinal = 0
+    while True:
+        char = source.next_char()
+        if char == "]" and ordinal == 0 or char == "":
+            break
+        try:
+            value, end = decoder.raw_decode(source.text, source.position)
+        except json.JSONDecodeError as failure:
+            if source.more():
+                continue  # the element may go on in the next piece
+            yield source.error(failure.msg, failure.pos)
+            return
+        if end == len(source.text) and source.more():
+            continue  # a number (or the element) may go on in the next piece
+        ordinal += 1
+        yield json.dumps({"n": ordinal, "d": value}, separators=(",", ":")).encode() + b"\n"
+        source.position = end
+        char = source.next_char()
+        if char == "]":
+            break
+        if char != ",":
+            yield source.error("expected ',' or ']' after an element")
+            return
+        source.position += 1
+    if char == "":
+        yield source.error("the array is not closed (expected ']')")
+        return
+    source.position += 1
+    if source.next_char():
+        yield source.error("text after the array's closing ']'")
+
+
+def _texts(path: Path) -> Iterator[str]:
+    """The file's text (UTF-8, a BOM dropped) in pieces; bad bytes end it as an IngestError."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
+    try:
+        with open_binary(path) as handle:
+            while piece := handle.read(_READ_BYTES):
+                yield decoder.decode(piece)
+            yield decoder.decode(b"", final=True)
+    except UnicodeDecodeError as failure:
+        raise IngestError(f"{path}: not UTF-8 text ({failure.reason})") from failure
