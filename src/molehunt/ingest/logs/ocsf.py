@@ -291,7 +291,7 @@ class _ArrayText:
 
     def more(self) -> bool:
         """Read the next piece (dropping the text before `position`); False at the end."""
-        piece = ""
+        piece: str | None = ""
         while not piece and not self.done:
             piece = next(self.pieces, None)
             self.done = piece is None
