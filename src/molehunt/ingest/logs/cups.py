@@ -50,7 +50,7 @@ def cups_parser(clock: LocalClock) -> LineParser:
 
     A `total` line is one print event (pages = sheets). In a per-page log the job's first
     page is the event and its later pages are skipped, adding their copies to its page count
-    (within the same 32 MiB chunk).
+    (those within JOIN_WINDOW_LINES lines after it, whatever the chunks: `LogPlan.split`).
     """
 
     def parse(raw: bytes) -> Parsed:
