@@ -1,7 +1,8 @@
 """Benchmark `molehunt ingest logs`: lines/s for the text formats, records/s for EVTX.
 
 Text formats: the real samples in ../shared/data/logs replicated (times shifted so lines
-differ) to --lines lines each, ingested into a fresh workspace. EVTX, two figures:
+differ) to --lines lines each, ingested into a fresh workspace (zeek-http, which has no real
+sample, is synthetic: one request in five names a user, the others are skipped). EVTX, two figures:
 
 - evtx: the 9 sample .evtx files (5 to 2,261 records) in one call, as `molehunt ingest logs
   DIR` reads them, --repeat times, each into a fresh workspace (a file is ingested once per
@@ -52,6 +53,43 @@ def zeek_lines(count: int) -> bytes:
     for number in range(count):
         stamp, rest = records[number % len(records)].split(b"\t", 1)
         out.append(b"%.6f\t" % (float(stamp) + number // len(records)) + rest)
+    return b"\n".join([*header, *out]) + b"\n"
+
+
+def zeek_http_lines(count: int) -> bytes:
+    """`count` http.log records (no real sample here: synthetic, 1 in 5 with a user name)."""
+    from molehunt.ingest.logs.zeek import DEFAULT_HTTP_FIELDS
+
+    header = [
+        b"#separator \\x09",
+        b"#path\thttp",
+        b"#fields\t" + "\t".join(DEFAULT_HTTP_FIELDS).encode(),
+    ]
+    out = []
+    for number in range(count):
+        values = dict.fromkeys(DEFAULT_HTTP_FIELDS, "-")
+        values.update(
+            {
+                "ts": f"{1709539750 + number // 50}.{number % 1000:06d}",
+                "uid": f"C{number:08X}",
+                "id.orig_h": f"10.1.{number % 7}.{number % 200}",
+                "id.orig_p": "51234",
+                "id.resp_h": "93.184.216.34",
+                "id.resp_p": "80",
+                "trans_depth": "1",
+                "method": "POST" if number % 9 == 0 else "GET",
+                "host": f"site{number % 300}.example.org",
+                "uri": f"/path/{number % 1000}?q={number}",
+                "version": "1.1",
+                "user_agent": "Mozilla/5.0",
+                "request_body_len": "0" if number % 9 else "4096",
+                "response_body_len": str(number % 50000),
+                "status_code": "200",
+                "status_msg": "OK",
+                "username": f"user{number % 400}" if number % 5 == 0 else "-",
+            }
+        )
+        out.append("\t".join(values[name] for name in DEFAULT_HTTP_FIELDS).encode())
     return b"\n".join([*header, *out]) + b"\n"
 
 
@@ -155,7 +193,7 @@ def main() -> None:
     parser.add_argument("--evtx-copies", type=int, default=20)
     parser.add_argument(
         "--formats",
-        default="squid,zeek-smtp,postfix,evtx,evtx-large",
+        default="squid,zeek-smtp,zeek-http,postfix,evtx,evtx-large",
         help="Comma-separated formats to time.",
     )
     args = parser.parse_args()
@@ -164,6 +202,7 @@ def main() -> None:
         for name, build, log_format in (
             ("squid", squid_lines, "squid"),
             ("zeek-smtp", zeek_lines, "zeek-smtp"),
+            ("zeek-http", zeek_http_lines, "zeek-http"),
             ("postfix", postfix_lines, "postfix"),
         ):
             if name not in wanted:

@@ -13,7 +13,14 @@ from molehunt.ingest.logs.common import LogPlan
 from molehunt.ingest.logs.directory import IdentityDirectory
 from molehunt.ingest.logs.postfix import postfix_fast, postfix_parser
 from molehunt.ingest.logs.squid import parse_squid, split_squid_fast
-from molehunt.ingest.logs.zeek import DEFAULT_SMTP_FIELDS, zeek_smtp_fast, zeek_smtp_parser
+from molehunt.ingest.logs.zeek import (
+    DEFAULT_HTTP_FIELDS,
+    DEFAULT_SMTP_FIELDS,
+    zeek_http_fast,
+    zeek_http_parser,
+    zeek_smtp_fast,
+    zeek_smtp_parser,
+)
 from molehunt.ingest.reader import Chunk
 
 SQUID = [
@@ -231,3 +238,79 @@ def test_postfix_fast_times_equal_the_clock_around_zone_and_year_changes(
     exact_table, exact_rejects = exact.split(chunk)
     assert fast_table.equals(exact_table), (fast_table.to_pylist(), exact_table.to_pylist())
     assert fast_rejects == exact_rejects
+
+
+def _http(**values: str) -> bytes:
+    return "\t".join(values.get(n.replace(".", "_"), "-") for n in DEFAULT_HTTP_FIELDS).encode()
+
+
+HTTP = [
+    b"#separator \\x09",
+    b"#fields\t" + "\t".join(DEFAULT_HTTP_FIELDS).encode(),
+    _http(ts="1709539750.123456", uid="C1", id_orig_h="10.1.2.4", trans_depth="1", method="GET"),
+    _http(
+        ts="1709539751.5",
+        uid="C2",
+        id_orig_h="10.1.2.3",
+        id_resp_h="1.2.3.4",
+        trans_depth="2",
+        method="post",
+        host="up.example.net",
+        uri="/put?x=1",
+        request_body_len="7340032",
+        response_body_len="12",
+        status_code="201",
+        username="Alice.B",
+    ),
+    _http(ts="1709539752", uid="C3", id_resp_h="1.2.3.4", uri="/a", response_body_len="9"),
+    _http(ts="1709539753.1", uid="C4", host="(empty)", uri="(empty)", username="(empty)"),
+    _http(ts="1709539754.0", uid="C5", username="OFFSEC\\bob", method="PUT", host="h"),
+    _http(ts="1709539755.0", uid="C6", username="SYSTEM", id_orig_h="10.1.2.4"),
+    _http(ts="1709539756.0", uid="C7", username="badeyek", response_body_len="x9"),
+    _http(ts="1709539757.0", uid="C8", username="carol", uri="/é"),
+    _http(ts="not-a-time", uid="C9", username="carol"),
+    b"short\tline",
+    b"#close\t2024",
+    b"\xff",
+]
+HTTP_FAST = zeek_http_fast(DEFAULT_HTTP_FIELDS)
+http_line = st.one_of(
+    st.sampled_from(HTTP),
+    st.sampled_from(HTTP).flatmap(lambda s: st.integers(0, len(s)).map(lambda n: s[:n])),
+    st.binary(max_size=60).map(lambda b: b.replace(b"\n", b" ")),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lines=st.lists(http_line, min_size=1, max_size=12),
+    newline=st.booleans(),
+    directory=st.sampled_from([None, DIRECTORY]),
+)
+def test_zeek_http_fast_split_equals_the_per_line_parser(
+    lines: list[bytes], newline: bool, directory: IdentityDirectory | None
+) -> None:
+    chunk = Chunk(b"\n".join(lines) + (b"\n" if newline else b""), 5, 0, True)
+    assume(chunk.data)
+    parser = zeek_http_parser()
+    fast = LogPlan("zeek-http", parser, fast=HTTP_FAST, identities=directory)
+    exact = LogPlan("zeek-http", parser, identities=directory)
+    fast_table, fast_rejects = fast.split(chunk)
+    exact_table, exact_rejects = exact.split(chunk)
+    assert fast_table.equals(exact_table), (fast_table.to_pylist(), exact_table.to_pylist())
+    assert fast_rejects == exact_rejects
+
+
+def test_zeek_http_fast_split_maps_clean_lines_itself() -> None:
+    assert HTTP_FAST is not None
+    rows = HTTP_FAST(Chunk(b"\n".join(HTTP[:5]) + b"\n", 1, 0, True))
+    assert rows is not None
+    table, leftover, _, _, _ = rows
+    assert leftover == []
+    assert table.column("object").to_pylist() == [
+        None,
+        "http://up.example.net/put?x=1",
+        "http://1.2.3.4/a",
+    ]
+    assert table.column("action").to_pylist() == ["visit", "upload", "visit"]
+    assert table.column("size_bytes").to_pylist() == [None, "7340032", "9"]

@@ -27,9 +27,13 @@ from molehunt.ingest.logs.windows_export import (
     xml_event_chunks,
 )
 from molehunt.ingest.logs.zeek import (
+    DEFAULT_HTTP_FIELDS as HTTP_FIELDS,
+)
+from molehunt.ingest.logs.zeek import (
     DEFAULT_SMTP_FIELDS as SMTP_FIELDS,
 )
 from molehunt.ingest.logs.zeek import (
+    zeek_http_fast,
     zeek_http_parser,
     zeek_smtp_fast,
     zeek_smtp_parser,
@@ -53,6 +57,9 @@ PLANS = {
     "winlogbeat": LogPlan("winlogbeat", parse_winlogbeat_line),
     "ocsf": LogPlan("ocsf", parse_ocsf_line, identities=DIRECTORY),
     "zeek-http": LogPlan("zeek-http", zeek_http_parser(), identities=DIRECTORY),
+    "zeek-http-fast": LogPlan(
+        "zeek-http", zeek_http_parser(), fast=zeek_http_fast(HTTP_FIELDS), identities=DIRECTORY
+    ),
     "w3c": LogPlan("w3c", w3c_parser(w3c_fields([]), CLOCK), identities=DIRECTORY),
 }
 SEEDS = [

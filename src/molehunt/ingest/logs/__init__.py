@@ -44,6 +44,7 @@ from molehunt.ingest.logs.windows_export import (
 from molehunt.ingest.logs.zeek import (
     DEFAULT_HTTP_FIELDS,
     zeek_fields,
+    zeek_http_fast,
     zeek_http_parser,
     zeek_smtp_fast,
     zeek_smtp_parser,
@@ -156,7 +157,8 @@ def plan_for(
         return LogPlan("ocsf", parse_ocsf_line, channel="events"), None
     if log_format == "zeek-http":
         fields = zeek_fields(read_head(path, 12), DEFAULT_HTTP_FIELDS)
-        return LogPlan("zeek-http", zeek_http_parser(fields), channel="http"), None
+        plan = LogPlan("zeek-http", zeek_http_parser(fields), "http", fast=zeek_http_fast(fields))
+        return plan, _pipelined
     if log_format == "w3c":
         clock = LocalClock.for_file(path, timezone)
         parser = w3c_parser(w3c_fields(read_head(path, 12)), clock)
