@@ -7,12 +7,15 @@ Prints: events, full detect seconds, peak RSS (MB), incremental one-day seconds;
 `--repeat-last-day N`, N more one-day runs of the last day, by stage; with `--reuse` and an
 existing WORKDIR/ws, only those one-day runs (after bringing the workspace up to date);
 with `--reuse --full`, a full detect of the ingested workspace (up to the day before the last;
-peak RSS of detect alone), then the one-day runs.
+peak RSS of detect alone), then the one-day runs. A full detect computes one period (30 days)
+at a time and also prints, per period, its seconds, the process's RSS as it ended and the
+peak RSS so far, which show whether memory grows with the history computed before it.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import resource
 import shutil
 import tempfile
@@ -69,21 +72,22 @@ def main() -> None:
         print(f"simulate: {time.perf_counter() - started:.1f} s")
     shutil.rmtree(workspace, ignore_errors=True)
     with Store.open(workspace, memory_limit=args.memory_limit) as store:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         ingest_cert(store, folder)
         if (folder / "context").is_dir():
             ingest_context(store, folder / "context")
         events = store.query("SELECT count(*), max(time)::DATE FROM events")[0]
-        print(f"ingest: {time.perf_counter() - started:.1f} s, {events[0]:,} events")
+        print(f"ingest: {_since(started, cpu)}, {events[0]:,} events")
         last = events[1]
-        started = time.perf_counter()
-        summary = run_detection(store, until=last - timedelta(days=1))
-        print(f"detect: {time.perf_counter() - started:.1f} s, {summary.user_days:,} user-days")
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"peak RSS: {peak:.0f} MB")
-        started = time.perf_counter()
+        meter = PeriodMeter()
+        started, cpu = time.perf_counter(), time.process_time()
+        summary = run_detection(store, until=last - timedelta(days=1), progress=meter)
+        print(f"detect: {_since(started, cpu)}, {summary.user_days:,} user-days")
+        meter.print_periods()
+        print(f"peak RSS: {_peak_mb():.0f} MB")
+        started, cpu = time.perf_counter(), time.process_time()
         summary = run_detection(store)
-        print(f"incremental detect of {summary.days} day: {time.perf_counter() - started:.2f} s")
+        print(f"incremental detect of {summary.days} day: {_since(started, cpu, 2)}")
         for _ in range(args.repeat_last_day):
             repeat_last_day(store)
 
@@ -97,16 +101,56 @@ def full_detect(store: Store) -> None:
         )
         connection.execute("DELETE FROM detection_state")
     last = store.query("SELECT max(time)::DATE FROM events")[0][0]
-    peaks: list[str] = []  # the peak so far as each stage starts: which stage set it
+    meter = PeriodMeter()
+    started, cpu = time.perf_counter(), time.process_time()
+    summary = run_detection(store, until=last - timedelta(days=1), progress=meter)
+    print(f"full detect: {_since(started, cpu)}, {summary.user_days:,} user-days")
+    meter.print_periods()
+    print(f"peak RSS: {_peak_mb():.0f} MB")
 
-    def mark(stage: str) -> None:
-        peaks.append(f"{stage} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
 
-    started = time.perf_counter()
-    summary = run_detection(store, until=last - timedelta(days=1), progress=mark)
-    print(f"full detect: {time.perf_counter() - started:.1f} s, {summary.user_days:,} user-days")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS: {peak:.0f} MB (peak so far, MB, as each stage began: {', '.join(peaks)})")
+def _since(started: float, cpu: float, digits: int = 1) -> str:
+    """Wall seconds since `started` and the process's CPU seconds (all threads) since `cpu`:
+    on a shared machine the CPU time is the measure other load does not inflate."""
+    wall, used = time.perf_counter() - started, time.process_time() - cpu
+    return f"{wall:.{digits}f} s ({used:.{digits}f} CPU-s)"
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _rss_mb() -> float:
+    """The process's resident set now (Linux), MB."""
+    status = Path("/proc/self/status").read_text(encoding="utf-8")
+    found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) / 1024 if found else float("nan")
+
+
+class PeriodMeter:
+    """`run_detection` progress callback: time and memory of each period ("stage k/n")."""
+
+    def __init__(self) -> None:
+        self.marks: list[tuple[str, float, float, float]] = []  # stage, clock, RSS, peak
+
+    def __call__(self, stage: str) -> None:
+        """Record a stage's start."""
+        self.marks.append((stage, time.perf_counter(), _rss_mb(), _peak_mb()))
+
+    def print_periods(self) -> None:
+        """Print, per period: seconds, RSS at its end (the next period's start) and peak."""
+        ended = (time.perf_counter(), _rss_mb(), _peak_mb())
+        starts: dict[str, tuple[float, float, float]] = {}
+        for stage, clock, rss, peak in self.marks:
+            period = stage.rpartition(" ")[2] if "/" in stage else "1/1"
+            starts.setdefault(period, (clock, rss, peak))
+        periods = list(starts)
+        for number, period in enumerate(periods):
+            end = starts[periods[number + 1]] if number + 1 < len(periods) else ended
+            print(
+                f"  period {period}: {end[0] - starts[period][0]:.1f} s, "
+                f"RSS at its end {end[1]:.0f} MB, peak so far {end[2]:.0f} MB"
+            )
 
 
 def repeat_last_day(store: Store) -> None:
