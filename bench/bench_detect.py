@@ -131,25 +131,26 @@ class PeriodMeter:
     """`run_detection` progress callback: time and memory of each period ("stage k/n")."""
 
     def __init__(self) -> None:
-        self.marks: list[tuple[str, float, float, float]] = []  # stage, clock, RSS, peak
+        self.marks: list[tuple[str, float, float, float, float]] = []  # + CPU, RSS, peak
 
     def __call__(self, stage: str) -> None:
         """Record a stage's start."""
-        self.marks.append((stage, time.perf_counter(), _rss_mb(), _peak_mb()))
+        self.marks.append((stage, time.perf_counter(), time.process_time(), _rss_mb(), _peak_mb()))
 
     def print_periods(self) -> None:
         """Print, per period: seconds, RSS at its end (the next period's start) and peak."""
-        ended = (time.perf_counter(), _rss_mb(), _peak_mb())
-        starts: dict[str, tuple[float, float, float]] = {}
-        for stage, clock, rss, peak in self.marks:
+        ended = (time.perf_counter(), time.process_time(), _rss_mb(), _peak_mb())
+        starts: dict[str, tuple[float, float, float, float]] = {}
+        for stage, *figures in self.marks:
             period = stage.rpartition(" ")[2] if "/" in stage else "1/1"
-            starts.setdefault(period, (clock, rss, peak))
+            starts.setdefault(period, (figures[0], figures[1], figures[2], figures[3]))
         periods = list(starts)
         for number, period in enumerate(periods):
             end = starts[periods[number + 1]] if number + 1 < len(periods) else ended
+            begun = starts[period]
             print(
-                f"  period {period}: {end[0] - starts[period][0]:.1f} s, "
-                f"RSS at its end {end[1]:.0f} MB, peak so far {end[2]:.0f} MB"
+                f"  period {period}: {end[0] - begun[0]:.1f} s ({end[1] - begun[1]:.1f} CPU-s), "
+                f"RSS at its end {end[2]:.0f} MB, peak so far {end[3]:.0f} MB"
             )
 
 
@@ -163,14 +164,14 @@ def repeat_last_day(store: Store) -> None:
             "UPDATE detection_state SET value = ? WHERE key = 'last_day'", [previous.isoformat()]
         )
     marks: list[tuple[str, float]] = []
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     run_detection(store, progress=lambda stage: marks.append((stage, time.perf_counter())))
-    ended = time.perf_counter()
+    ended, used = time.perf_counter(), time.process_time() - cpu
     stages = [
         f"{name} {(later - at):.2f}"
         for (name, at), later in zip(marks, [m[1] for m in marks[1:]] + [ended], strict=True)
     ]
-    print(f"one-day detect again: {ended - started:.2f} s ({', '.join(stages)})")
+    print(f"one-day detect again: {ended - started:.2f} s, {used:.2f} CPU-s ({', '.join(stages)})")
 
 
 if __name__ == "__main__":
