@@ -128,30 +128,32 @@ def _rss_mb() -> float:
 
 
 class PeriodMeter:
-    """`run_detection` progress callback: time and memory of each period ("stage k/n")."""
+    """`run_detection` progress callback: prints each period ("stage k/n") as it ends, with its
+    seconds, CPU seconds, the RSS as it ended and the peak RSS so far (live, so a long run
+    shows its memory while it runs)."""
 
     def __init__(self) -> None:
-        self.marks: list[tuple[str, float, float, float, float]] = []  # + CPU, RSS, peak
+        self.period: str | None = None
+        self.begun = (0.0, 0.0)  # clock and CPU at the current period's start
 
     def __call__(self, stage: str) -> None:
-        """Record a stage's start."""
-        self.marks.append((stage, time.perf_counter(), time.process_time(), _rss_mb(), _peak_mb()))
+        """Record a stage's start; a new period ends the one before."""
+        period = stage.rpartition(" ")[2] if "/" in stage else "1/1"
+        if period != self.period:
+            self.print_periods()
+            self.period, self.begun = period, (time.perf_counter(), time.process_time())
 
     def print_periods(self) -> None:
-        """Print, per period: seconds, RSS at its end (the next period's start) and peak."""
-        ended = (time.perf_counter(), time.process_time(), _rss_mb(), _peak_mb())
-        starts: dict[str, tuple[float, float, float, float]] = {}
-        for stage, *figures in self.marks:
-            period = stage.rpartition(" ")[2] if "/" in stage else "1/1"
-            starts.setdefault(period, (figures[0], figures[1], figures[2], figures[3]))
-        periods = list(starts)
-        for number, period in enumerate(periods):
-            end = starts[periods[number + 1]] if number + 1 < len(periods) else ended
-            begun = starts[period]
-            print(
-                f"  period {period}: {end[0] - begun[0]:.1f} s ({end[1] - begun[1]:.1f} CPU-s), "
-                f"RSS at its end {end[2]:.0f} MB, peak so far {end[3]:.0f} MB"
-            )
+        """Print the period under way as ended now (call it once more after the run)."""
+        if self.period is None:
+            return
+        wall, cpu = time.perf_counter() - self.begun[0], time.process_time() - self.begun[1]
+        print(
+            f"  period {self.period}: {wall:.1f} s ({cpu:.1f} CPU-s), "
+            f"RSS at its end {_rss_mb():.0f} MB, peak so far {_peak_mb():.0f} MB",
+            flush=True,
+        )
+        self.period = None
 
 
 def repeat_last_day(store: Store) -> None:
