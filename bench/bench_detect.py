@@ -1,7 +1,7 @@
 """Time `run_detection` on a simulated (or given) CERT folder, then one incremental day.
 
     python bench/bench_detect.py --users 1000 --days 500 [--dir FOLDER] [--workdir DIR]
-        [--repeat-last-day N] [--reuse [--full]] [--memory-limit SIZE]
+        [--repeat-last-day N] [--reuse [--full]] [--memory-limit SIZE] [--period-days N]
 
 Prints: events, full detect seconds, peak RSS (MB), incremental one-day seconds; with
 `--repeat-last-day N`, N more one-day runs of the last day, by stage; with `--reuse` and an
@@ -26,6 +26,7 @@ from pathlib import Path
 from molehunt.context import ingest_context
 from molehunt.ingest import ingest_cert
 from molehunt.score import run_detection
+from molehunt.score.pipeline import DEFAULT_PERIOD_DAYS
 from molehunt.simulate import SimulationConfig, simulate
 from molehunt.store import Store
 from molehunt.store.database import DEFAULT_MEMORY_LIMIT
@@ -51,13 +52,19 @@ def main() -> None:
     parser.add_argument(
         "--memory-limit", default=DEFAULT_MEMORY_LIMIT, help="DuckDB's memory cap (e.g. 3GB)"
     )
+    parser.add_argument(
+        "--period-days",
+        type=int,
+        default=DEFAULT_PERIOD_DAYS,
+        help="days a full detect computes per period (100000: the whole history in one pass)",
+    )
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="molehunt-bench-"))
     workspace = work / "ws"
     if args.reuse and (workspace / "molehunt.duckdb").exists():
         with Store.open(workspace, memory_limit=args.memory_limit) as store:
             if args.full:
-                full_detect(store)
+                full_detect(store, args.period_days)
             started = time.perf_counter()
             summary = run_detection(store)
             print(f"detect (reused workspace): {time.perf_counter() - started:.1f} s")
@@ -81,7 +88,9 @@ def main() -> None:
         last = events[1]
         meter = PeriodMeter()
         started, cpu = time.perf_counter(), time.process_time()
-        summary = run_detection(store, until=last - timedelta(days=1), progress=meter)
+        summary = run_detection(
+            store, until=last - timedelta(days=1), progress=meter, period_days=args.period_days
+        )
         print(f"detect: {_since(started, cpu)}, {summary.user_days:,} user-days")
         meter.print_periods()
         print(f"peak RSS: {_peak_mb():.0f} MB")
@@ -92,7 +101,7 @@ def main() -> None:
             repeat_last_day(store)
 
 
-def full_detect(store: Store) -> None:
+def full_detect(store: Store, period_days: int = DEFAULT_PERIOD_DAYS) -> None:
     """Recompute every day up to the day before the last (the state is reset first) and print
     its time and the process's peak RSS (detect alone: nothing was ingested before)."""
     with store.transaction() as connection:
@@ -103,7 +112,9 @@ def full_detect(store: Store) -> None:
     last = store.query("SELECT max(time)::DATE FROM events")[0][0]
     meter = PeriodMeter()
     started, cpu = time.perf_counter(), time.process_time()
-    summary = run_detection(store, until=last - timedelta(days=1), progress=meter)
+    summary = run_detection(
+        store, until=last - timedelta(days=1), progress=meter, period_days=period_days
+    )
     print(f"full detect: {_since(started, cpu)}, {summary.user_days:,} user-days")
     meter.print_periods()
     print(f"peak RSS: {_peak_mb():.0f} MB")
