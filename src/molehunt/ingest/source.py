@@ -244,7 +244,7 @@ def ingest_file(
     if new is not None:  # no data lines (a header only): the file is known all the same
         with store.transaction() as connection:
             new.insert(connection)
-    if plan.table == "events":
+    if plan.table == "events" and stored:  # no new batch (all skipped, or nothing new): no work
         store.refresh_events()
         record_batches(store)  # evidence ledger: the new batches' file hashes and row counts
     if status == "resumed" and read == 0:
