@@ -187,6 +187,7 @@ def ingest_file(
     plan: FilePlan,
     progress: Progress | None = None,
     chunks: ChunkSource | None = None,
+    refresh: bool = True,
 ) -> FileReport:
     """Ingest the part of `path` not yet in the store.
 
@@ -198,6 +199,8 @@ def ingest_file(
         progress: Called after every committed chunk.
         chunks: Where the chunks come from (binary formats such as EVTX turn their records
             into one line each); default the file's physical lines.
+        refresh: Re-create the `events` view when rows were stored (False: the caller does
+            it once after several files).
 
     Returns:
         Counts for this run; read == stored + rejected + skipped.
@@ -245,7 +248,8 @@ def ingest_file(
         with store.transaction() as connection:
             new.insert(connection)
     if plan.table == "events" and stored:  # no new batch (all skipped, or nothing new): no work
-        store.refresh_events()
+        if refresh:
+            store.refresh_events()
         record_batches(store)  # evidence ledger: the new batches' file hashes and row counts
     if status == "resumed" and read == 0:
         status = "unchanged"

@@ -271,9 +271,12 @@ def ingest_logs(
     directory = IdentityDirectory.load(store)
     for path, found in work:
         plan, chunks = plan_for(path, found, timezone)
-        done = ingest_file(store, path, "logs", plan.with_identities(directory), progress, chunks)
+        plan = plan.with_identities(directory)
+        done = ingest_file(store, path, "logs", plan, progress, chunks, refresh=False)
         note = _time_note(path, found, timezone)
         report.files.append(dataclasses.replace(done, notes=(note,)) if note else done)
+    if report.stored:
+        store.refresh_events()  # once for all the files (the view lists every batch)
     return report
 
 
