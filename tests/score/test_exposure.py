@@ -56,8 +56,8 @@ def test_exposure_counts_in_a_departure_window_only(store: Store, tmp_path: Path
     assert all(exposure[("BOB0002", day)] == 0 for day in days)
     assert all(exposure[("ALICE01", day)] == 0 for day in days[:-SEARCH])
     # while job-site browsing is far above her usual, her connects and visits are exposure:
-    # 6 x (1.5 x ln 3 + 0.5 x ln 13) = 17.6 points a day
-    assert all(abs(exposure[("ALICE01", day)] - 17.58) < 0.1 for day in search[3:])
+    # 9 x (1.5 x ln 3 + 0.5 x ln 13) = 26.4 points a day
+    assert all(abs(exposure[("ALICE01", day)] - 26.37) < 0.1 for day in search[3:])
     # a day without connects or visits adds none, and earlier days' exposure is not carried
     last = days[-1]
     assert exposure[("ALICE01", last)] == 0
@@ -66,11 +66,11 @@ def test_exposure_counts_in_a_departure_window_only(store: Store, tmp_path: Path
         "WHERE user = 'ALICE01' AND day = ?",
         [search[-1]],
     )[0]
-    assert evidence >= 17.5
+    assert evidence >= 26.3
     memory = store.query("SELECT total FROM scores WHERE user = 'ALICE01' AND day = ?", [last])[0][
         0
     ]
-    assert memory < total - 17.5 * 0.75 + 1e-6
+    assert memory < total - 26.3 * 0.6 + 1e-6
 
 
 def test_exposure_is_explained(store: Store, tmp_path: Path) -> None:
@@ -78,6 +78,6 @@ def test_exposure_is_explained(store: Store, tmp_path: Path) -> None:
     explanation = explain_user(store, "ALICE01", days[-3])
     texts = {d.feature: d for d in explanation.deviations}
     connects = texts["usb_connects"]
-    assert abs(connects.exposure_points - 6 * 1.5 * 1.0986) < 0.01
+    assert abs(connects.exposure_points - 9 * 1.5 * 1.0986) < 0.01
     assert "as exposure in a departure window" in connects.text
     assert explain_user(store, "BOB0002", days[-3]).deviations == []

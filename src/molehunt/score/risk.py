@@ -7,8 +7,10 @@ points_d      = sum over rules hit on d of weight * rarity / (1 + repeats)
 evidence_d    = min(points_d, 100) + model_points_d
 boosted_d     = evidence_d + (booster_d - 1) * max(0, evidence_d - BOOST_FLOOR)
                 (booster_d = 1 + context terms: departing, stressors, priority, travel)
-evidence_total_d = sum over the last MEMORY_DAYS days d' <= d of boosted_d' * (DECAY ** (d - d')
-                + SLOW_WEIGHT * SLOW_DECAY ** (d - d'))
+evidence_total_d = sum over the last MEMORY_DAYS days d' <= d of boosted_d' * DECAY ** (d - d')
+                + SLOW_WEIGHT * signs_d' * SLOW_DECAY ** (d - d')
+                (signs_d = the points of d's habituating rules: first-time behaviours, surges,
+                above-peer counts; not acts, not policy or sequence rules)
                 + on a notice day: LOOKBACK_WEIGHT * the undecayed boosted evidence of those days
 reference_d   = max(REFERENCE_FLOOR, the (1 - ALERT_RATE) quantile of every person's
                 evidence_total over the previous CALIBRATION_DAYS days; during the first
@@ -56,10 +58,17 @@ class ScoringConfig:
             on 10% keeps 11%).
         rarity_floor: Least share of its weight a rule keeps however common it is.
         rarity_prior: Pseudo user-days (with one pseudo hit) of a rule with no history.
-        decay: Daily retention of past evidence (0.75: half-life about 2.4 days).
-        slow_decay: Daily retention of the slow memory (0.97: half-life about 23 days), which
-            keeps sustained low-and-slow patterns (slow leaks, growing personal mail) in view.
-        slow_weight: Weight of the slow memory against the fast one.
+        decay: Daily retention of past evidence (0.6: half-life about 1.4 days). Patterns
+            that last weeks are carried by the sustained deviation, the departure window and
+            the slow memory of signs, not by this memory: a long memory of everything keeps a
+            person's quiet days high after any burst of evidence, and on real data ranks them
+            above the days of the act.
+        slow_decay: Daily retention of the slow memory (0.97: half-life about 23 days).
+        slow_weight: Weight of the slow memory. It holds only the points of habituating rules
+            (first-time behaviours, surges, above-peer counts: sparse signs that a slow leak
+            leaves weeks apart), not acts (they count in full every time anyway) nor policy
+            and sequence rules (a job search hits those every day for weeks and would keep the
+            person high for months after it).
         memory_days: Days of past evidence summed.
         lookback_weight: Share of the last `memory_days` of evidence (undecayed) a resignation
             or termination notice adds on its day (the departing-user lookback).
@@ -84,7 +93,7 @@ class ScoringConfig:
             are insiders at once, and hides them).
         deviation_weight: Points per standard unit a channel lies above the person's usual
             beyond `deviation_slack` (features `dev_*`): moderate deviations add evidence in
-            proportion, and the memory (`decay`, `slow_decay`) adds up weeks of them.
+            proportion, and the sustained deviation adds up weeks of them.
         deviation_slack: Standard units above the usual that add nothing on the day itself
             (ordinary day-to-day variation; moderate deviations count through the sustained
             window instead).
@@ -106,8 +115,8 @@ class ScoringConfig:
             of the last `exposure_window_days`) or a departure is known (`departing`). Then
             every drive connect and job-site visit is exposure, whatever the person's usual
             (most thefts of intellectual property happen in the weeks before a departure): a
-            day with six connects and twenty job-site visits adds 6 x (1.5 x 1.9 + 0.5 x 3.0)
-            = 26 points, a third of the 80 that score 50. Counted on its own day only,
+            day with six connects and twenty job-site visits adds 9 x (1.5 x 1.9 + 0.5 x 3.0)
+            = 40 points, half the 80 that score 50. Counted on its own day only,
             like a sustained deviation, so a habit does not pile up in the memory; outside a
             departure window it adds nothing, so habitual drive users and job-site browsers
             stay quiet.
@@ -129,7 +138,7 @@ class ScoringConfig:
     rarity_power: float = 2.0
     rarity_floor: float = 0.05
     rarity_prior: float = 1000.0
-    decay: float = 0.75
+    decay: float = 0.6
     slow_decay: float = 0.97
     slow_weight: float = 0.1
     memory_days: int = 90
@@ -168,7 +177,7 @@ class ScoringConfig:
         ("filesharing_visits", 1.0),
         ("attachments_personal", 1.0),
     )
-    exposure_weight: float = 6.0
+    exposure_weight: float = 9.0
     exposure_channels: tuple[tuple[str, float], ...] = (
         ("usb_connects", 1.5),
         ("job_visits", 0.5),
@@ -359,7 +368,9 @@ def habituated_points_sql(since: date | None, config: ScoringConfig) -> str:
         SELECT h.user, h.day, sum(CASE WHEN h.act THEN h.weight / (1 + h.habit)
             ELSE h.weight * r.rarity
             / (1 + h.repeats * CASE WHEN h.habituates THEN 1 ELSE {config.policy_habituation!r}
-            END) END) AS points
+            END) END) AS points,
+            sum(CASE WHEN h.habituates AND NOT h.act THEN h.weight * r.rarity / (1 + h.repeats)
+                ELSE 0 END) AS sign_points
         FROM (
             SELECT user, day, rule_id, weight, habituates, act, count(*) OVER (
                 PARTITION BY user, rule_id ORDER BY day RANGE BETWEEN
@@ -395,7 +406,9 @@ def notice_sql(hr_events: bool) -> str:
 def daily_evidence_sql(
     since: date | None, until: date, config: ScoringConfig, hr_events: bool = False
 ) -> str:
-    """Return a query of (user, day, rule_score, model_score, booster, evidence, notice).
+    """Return a query of the day's evidence per user-day, its parts and `sign_score`.
+
+    `sign_score` is the part the slow memory keeps (`ScoringConfig.slow_weight`).
 
     Args:
         since: Last day already scored.
@@ -422,7 +435,8 @@ def daily_evidence_sql(
         round({deviation_sql(config)}, 9) AS deviation_score,
         round({sustained_sql(config)}, 9) AS sustained_score,
         round({exposure_sql(config)}, 9) AS exposure_score,
-        {notice_sql(hr_events)} AS notice
+        {notice_sql(hr_events)} AS notice,
+        round(least(coalesce(h.sign_points, 0), {config.rule_cap!r}), 9) AS sign_score
     FROM (SELECT *, lag(day) OVER (PARTITION BY user ORDER BY day) AS previous_day
             {sustained_columns_sql(config)}
         FROM features WHERE day > {_low(since)} - INTERVAL 400 DAYS) f
@@ -476,15 +490,15 @@ def accumulated_sql(
         past AS (
             SELECT e.user, e.day, e.evidence - e.sustained_score - e.exposure_score
                 + ({booster} - 1) * greatest(0, e.evidence - e.sustained_score - e.exposure_score
-                    - {config.boost_floor!r}) AS boosted
+                    - {config.boost_floor!r}) AS boosted, e.sign_score
             FROM daily_evidence e {join} WHERE e.evidence > 0 {only}),
         summed AS (
             SELECT t.user, t.day,
-                coalesce(sum(p.boosted * (pow({config.decay!r}, {age})
-                    + {config.slow_weight!r} * pow({config.slow_decay!r}, {age}))), 0) AS decayed,
+                coalesce(sum(p.boosted * pow({config.decay!r}, {age}) + {config.slow_weight!r}
+                    * p.sign_score * pow({config.slow_decay!r}, {age})), 0) AS decayed,
                 coalesce(sum(p.boosted), 0) AS undecayed,
-                coalesce(sum(p.boosted) FILTER (WHERE p.day = t.day), 0)
-                    * (1 + {config.slow_weight!r}) AS own
+                coalesce(sum(p.boosted + {config.slow_weight!r} * p.sign_score)
+                    FILTER (WHERE p.day = t.day), 0) AS own
             FROM today t LEFT JOIN past p ON p.user = t.user AND p.day <= t.day
                 AND p.day > t.day - INTERVAL {config.memory_days} DAY
             GROUP BY ALL)
