@@ -57,9 +57,15 @@ BASELINE_SQL = """
 
 
 def detect(folder: Path, workspace: Path) -> None:
-    """Ingest a CERT folder into a new workspace and detect."""
+    """Ingest a CERT folder into a workspace (once) and detect with the current code.
+
+    Detection always runs: it is incremental, and a changed configuration recomputes every day,
+    so a workspace kept from an earlier run never reports that run's figures.
+    """
+    ingested = (workspace / "molehunt.duckdb").exists()
     with Store.open(workspace) as store:
-        ingest_cert(store, folder)
+        if not ingested:
+            ingest_cert(store, folder)
         run_detection(store)
 
 
@@ -210,8 +216,7 @@ def main() -> None:
     answers = args.data / "answers"
     started = time.perf_counter()
     real_ws = args.workdir / "dev-ws"
-    if not (real_ws / "molehunt.duckdb").exists():
-        detect(args.data, real_ws)
+    detect(args.data, real_ws)
     baseline_workspace(real_ws, args.workdir / "baseline-ws")
     ours = figures(real_ws, answers)
     base = figures(args.workdir / "baseline-ws", answers)
@@ -234,8 +239,7 @@ def main() -> None:
                 force=True,
             )
         )
-    if not (folder / "ws" / "molehunt.duckdb").exists():
-        detect(folder, folder / "ws")
+    detect(folder, folder / "ws")
     sim = figures(folder / "ws", folder / "answers")
     print(
         "\nthe simulated institute's cert-1..3 insiders, scored alike (its innocents included; "
