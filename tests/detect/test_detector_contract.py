@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -58,3 +61,12 @@ def test_fitted_state_ends_in_underscore_and_init_stores_arguments(name: str) ->
     model.fit(_data(1))
     assert any(key.endswith("_") for key in vars(model))
     assert model.get_params()["random_state"] == 4
+
+
+def test_the_cli_starts_without_importing_scikit_learn() -> None:
+    """scikit-learn is imported when a model is fitted, not when a command starts."""
+    code = "import sys, molehunt.cli; print('sklearn' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

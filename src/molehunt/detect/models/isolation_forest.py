@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.ensemble import IsolationForest
 
 from molehunt.detect.models.base import BaseDetector, Matrix
 
@@ -25,6 +24,10 @@ class IsolationForestDetector(BaseDetector):
         self.max_samples = max_samples
 
     def _fit(self, matrix: Matrix) -> None:
+        # Imported here: scikit-learn takes about a second to import, and every command
+        # (`ingest`, `watch`, `status`) would pay it at start without fitting anything.
+        from sklearn.ensemble import IsolationForest
+
         self.forest_ = IsolationForest(
             n_estimators=self.n_estimators,
             max_samples=min(self.max_samples, matrix.shape[0]),
