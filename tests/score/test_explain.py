@@ -43,6 +43,26 @@ def test_contribution_text_compares_with_own_past_and_peers(simulated: Simulated
     assert all("own usual" in c.text and "peers" in c.text for c in compared)
 
 
+def test_peer_figure_leaves_the_person_out(simulated: Simulated) -> None:
+    incident = next(i for i in simulated.incidents if i.scenario == "cert-1")
+    with Store.open(simulated.workspace, read_only=True) as store:
+        explanation = explain_user(store, incident.user, incident.start)
+        contribution = next(c for c in explanation.contributions if c.peer_mean is not None)
+        name = contribution.feature
+        group, count = store.query(
+            "SELECT peer_group, peer_count FROM features WHERE user = ? AND day = ?",
+            [incident.user, incident.start],
+        )[0]
+        others = store.query(
+            f"SELECT avg({name}), count(*) FROM features WHERE peer_group = ? AND day = ? "
+            "AND user <> ?",
+            [group, incident.start, incident.user],
+        )[0]
+    assert others[1] == count - 1 > 0
+    assert contribution.peer_mean == pytest.approx(others[0])
+    assert f"peers {others[0]:.1f}" in contribution.text
+
+
 def test_queue_and_export(simulated: Simulated, tmp_path: Path) -> None:
     incident = next(i for i in simulated.incidents if i.scenario == "cert-3")
     with Store.open(simulated.workspace, read_only=True) as store:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from molehunt.explain.explainer import counterfactual_scores, explain_user, rule_evidence
+from molehunt.explain.explainer import (
+    counterfactual_scores,
+    explain_user,
+    others_mean,
+    rule_evidence,
+)
 from molehunt.explain.finding import (
     Contribution,
     Deviation,
@@ -20,6 +25,7 @@ __all__ = [
     "Finding",
     "counterfactual_scores",
     "explain_user",
+    "others_mean",
     "render_explanation",
     "rule_evidence",
 ]

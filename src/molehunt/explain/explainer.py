@@ -64,10 +64,34 @@ def rule_evidence(store: Store, rule: Rule, user: str, day: date) -> list[Eviden
     return [EvidenceEvent(*row) for row in rows]
 
 
+def others_mean(row: dict[str, Any], name: str) -> float | None:
+    """Return the mean of feature `name` over the person's active peers that day, without them.
+
+    `peer_mean_<name>` includes the person (a group's z-score needs them); an explanation that
+    says "peers 6.0" must not count the person's own 20 in it. Rows without `peer_count` (kept
+    from before it existed) give the group's mean as stored.
+
+    Args:
+        row: A `features` row.
+        name: A baseline feature.
+
+    Returns:
+        The others' mean, or None without peers (or without a peer mean).
+    """
+    mean, count = row.get(f"peer_mean_{name}"), row.get("peer_count")
+    if mean is None:
+        return None
+    if count is None:
+        return float(mean)
+    if count <= 1:
+        return None
+    return (count * float(mean) - float(row.get(name) or 0)) / (count - 1)
+
+
 def _contribution(name: str, row: dict[str, Any]) -> Contribution:
     value = float(row[name])
     own, z_own = row.get(f"own_mean_{name}"), row.get(f"z_own_{name}")
-    peer, z_peer = row.get(f"peer_mean_{name}"), row.get(f"z_peer_{name}")
+    z_peer = row.get(f"z_peer_{name}")
     definition = base_feature(name)
     text = f"{definition.doc if definition else name}: {value:g}"
     if own is not None and z_own is not None:
@@ -75,8 +99,11 @@ def _contribution(name: str, row: dict[str, Any]) -> Contribution:
         text += f"; own usual {own:.1f} +/- {spread:.1f}"
     elif f"z_own_{name}" in row:
         text += "; own usual unknown (fewer than 10 earlier active days)"
+    peer = others_mean(row, name)
     if peer is not None:
         text += f"; peers {peer:.1f}"
+    elif row.get("peer_count") == 1:
+        text += "; no peer active that day"
     recent, usual = row.get(f"recent_{name}"), row.get(f"trend_mean_{name}")
     if row.get(f"z_trend_{name}") is not None and recent is not None and usual is not None:
         text += (

@@ -52,7 +52,7 @@ class Contribution:
         feature: Column of `features`.
         value: The day's value.
         own_mean: Mean over the previous 60 active days (None during warm-up).
-        peer_mean: Mean of the peer group that day.
+        peer_mean: Mean of the person's active peers that day (the person left out).
         z_own: Deviation from own past (None during warm-up).
         z_peer: Deviation from peers.
         text: The comparison in plain words.

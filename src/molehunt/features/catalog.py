@@ -171,7 +171,7 @@ def feature_names() -> list[str]:
     Returns:
         Column names of the `features` table usable in rules and models.
     """
-    names = ["prior_days"]
+    names = ["prior_days", "peer_count"]
     for feature in load_features():
         names.append(feature.name)
         if feature.baseline:

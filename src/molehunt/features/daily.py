@@ -149,8 +149,8 @@ def derived_features_sql(since: date | None, until: date, context: bool) -> str:
     features = load_features()
     windows: list[str] = []
     history: list[str] = ["count(*) AS earlier"]
-    peers: list[str] = []
-    outputs: list[str] = []
+    peers: list[str] = ["count(*) OVER peers AS peer_count"]
+    outputs: list[str] = ["peer_count"]
     for f in features:
         x = f.name
         if x == "new_hosts":

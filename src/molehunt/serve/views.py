@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from molehunt.errors import ConfigError
-from molehunt.explain import explain_user
+from molehunt.explain import explain_user, others_mean
 from molehunt.score import daily_queue
 from molehunt.score.queue import resolve_day
 from molehunt.serve.auth import Pseudonymizer
@@ -182,7 +182,7 @@ def person_data(store: Store, names: Pseudonymizer, user: str, day: date | None)
                         "feature": name,
                         "value": float(row[name] or 0),
                         "own_mean": row.get(f"own_mean_{name}"),
-                        "peer_mean": row.get(f"peer_mean_{name}"),
+                        "peer_mean": others_mean(row, name),
                     }
                 )
     return {
