@@ -85,7 +85,7 @@ def others_mean(row: dict[str, Any], name: str) -> float | None:
         return float(mean)
     if count <= 1:
         return None
-    return (count * float(mean) - float(row.get(name) or 0)) / (count - 1)
+    return (int(count) * float(mean) - float(row.get(name) or 0)) / (int(count) - 1)
 
 
 def _contribution(name: str, row: dict[str, Any]) -> Contribution:
