@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from molehunt.ingest.logs.directory import IdentityDirectory
 
 FastRows = tuple[pa.Table, list[int], str, list[LineReject], pa.Table | None]
-"""(clean rows, lines left to the exact parser, skip reason of a clean row without a user,
+"""(clean rows (in line order, or the rows naming a user in line order followed by the
+others in line order), lines left to the exact parser, skip reason of a clean row without a user,
 clean lines skipped outright (counted per reason: `skip_counts`), joins of skipped lines
 (`join_table`: line, key, value; None when the format has none)).
 
@@ -187,9 +188,14 @@ def resolve_table(
         (rows with the event fields, `_line` and `_join`; the skipped rows, counted per reason).
     """
     if directory is None or directory.is_empty():
-        missing = pc.is_null(table.column("user"))
-        skipped = table.filter(missing)
-        kept = table.filter(pc.invert(missing))
+        user = table.column("user")
+        named = len(user) - user.null_count
+        if user.slice(named).null_count == len(user) - named:
+            # The unnamed rows are the last ones (a fast split may order them so): a slice.
+            kept, skipped = table.slice(0, named), table.slice(named)
+        else:
+            missing = pc.is_null(user)
+            kept, skipped = table.filter(pc.invert(missing)), table.filter(missing)
         # Skipped lines are only counted by reason (`ingest_file`): no text is kept.
         lines = skipped.column(LINE_COLUMN).to_numpy()
         skips = skip_counts(lines, np.ones(len(lines), dtype=bool), no_user)
@@ -220,9 +226,11 @@ def resolve_table(
         else:
             keep.append(True)
             users.append(found)
-    resolved_table = table.set_column(
-        INPUT_FIELDS.index("user"), "user", pa.array(users, pa.string())
-    ).filter(pa.array(keep, pa.bool_()))
+    resolved_table = (
+        table.set_column(INPUT_FIELDS.index("user"), "user", pa.array(users, pa.string()))
+        .filter(pa.array(keep, pa.bool_()))
+        .sort_by(LINE_COLUMN)  # a fast split may have put the unnamed rows last
+    )
     skipped_rows = [
         LineReject(first, reason, "", skipped=True, count=count)
         for reason, (first, count) in reasons.items()

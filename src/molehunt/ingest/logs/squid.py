@@ -6,6 +6,7 @@ separated, time in epoch seconds with milliseconds (UTC).
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -70,10 +71,10 @@ def parse_squid(raw: bytes) -> Parsed:
     }
 
 
-# A clean line: exactly ten printable-ASCII fields, as Squid writes them. Anything else (extra
-# fields, tabs, non-ASCII, a bad time) is left to `parse_squid`. Matching without captures
-# runs as a DFA; the fields of clean lines are then split on their whitespace.
-_CLEAN = r"^\d{9,10}\.\d{3} +\d+ [!-~]+ [!-~]+ \d+ [!-~]+ [!-~]+ [!-~]+ [!-~]+ [!-~]+\n?$"
+# A clean line: exactly ten fields of printable ASCII separated by spaces, as Squid writes
+# them: `\d{9,10}\.\d{3}` time, whole-number elapsed and bytes. Anything else (extra fields,
+# tabs, non-ASCII, a bad time) is left to `parse_squid`.
+_STAMP = r"^\d{9,10}\.\d{3}$"
 # User names the fast path maps itself (lower-cased); others (DOMAIN\\name, UPNs, machine
 # and service accounts) take the exact path.
 _PLAIN_USER = r"^[A-Za-z0-9._-]+$"
@@ -82,41 +83,80 @@ _FIELDS = ("stamp", "elapsed", "client", "code", "size", "method", "url", "user"
 
 
 def split_squid_fast(chunk: Chunk) -> FastRows | None:
-    """The vectorised split of a chunk of access.log lines (see `fast.py`)."""
+    """The vectorised split of a chunk of access.log lines (see `fast.py`).
+
+    The lines are split once on whitespace; each field of the clean ones is then taken
+    straight from the split's flat values (one copy per field, none for the rest). Rows
+    come out with the named requests first, then those without a user name, each in line
+    order, so that dropping the unnamed ones (no identity map) is a slice, not a copy.
+    """
     lines = chunk_lines(chunk)
     if lines is None:
         return None
-    matched = pc.match_substring_regex(lines, _CLEAN)
-    parts = pc.ascii_split_whitespace(pc.if_else(matched, lines, ""))
-    user = pc.list_element(pc.if_else(matched, parts, pa.scalar(["-"] * 10, parts.type)), 7)
-    plain = pc.and_(
-        pc.match_substring_regex(user, _PLAIN_USER),
-        pc.invert(pc.match_substring_regex(user, _SPECIAL_USER)),
-    )
-    clean = pc.and_(matched, pc.or_(pc.equal(user, "-"), plain))
-    keep = clean.to_numpy(zero_copy_only=False)
     numbers = line_numbers(chunk)
-    rows = parts.filter(clean)
-    count = len(rows)
-    field = {name: pc.list_element(rows, index) for index, name in enumerate(_FIELDS)}
-    stamp = field["stamp"]
+    data = np.frombuffer(chunk.data, np.uint8)
+    # Printable ASCII and spaces only: a tab, CR or other control byte takes the exact path.
+    odd = np.flatnonzero(((data < 32) & (data != 10)) | (data > 126))
+    clean = np.ones(len(lines), dtype=bool)
+    if len(odd):
+        starts = np.frombuffer(lines.buffers()[1], np.int32, len(lines) + 1, lines.offset * 4)
+        clean[np.searchsorted(starts, odd, side="right") - 1] = False
+    parts = pc.ascii_split_whitespace(lines)  # a line's newline ends it in an empty field
+    flat = parts.values
+    first = np.frombuffer(parts.buffers()[1], np.int32, len(parts) + 1, parts.offset * 4)
+    size = np.diff(np.frombuffer(flat.buffers()[1], np.int32, len(flat) + 1, flat.offset * 4))
+    fields = np.diff(first)
+    last_empty = size[np.maximum(first[1:] - 1, 0)] == 0
+    clean &= np.where(last_empty, fields == 11, fields == 10)
+    rows = np.flatnonzero(clean)
+
+    def field(name: str, at: np.ndarray) -> pa.Array:
+        return flat.take(pa.array(first[at] + _FIELDS.index(name)))
+
+    user = field("user", rows)
+    good = pc.and_(
+        pc.and_(
+            pc.match_substring_regex(field("stamp", rows), _STAMP),
+            pc.and_(
+                pc.ascii_is_decimal(field("elapsed", rows)),
+                pc.ascii_is_decimal(field("size", rows)),
+            ),
+        ),
+        pc.or_(
+            pc.equal(user, "-"),
+            pc.and_(
+                pc.match_substring_regex(user, _PLAIN_USER),
+                pc.invert(pc.match_substring_regex(user, _SPECIAL_USER)),
+            ),
+        ),
+    )
+    good_rows = good.to_numpy(zero_copy_only=False)
+    named = pc.not_equal(user, "-").to_numpy(zero_copy_only=False)
+    taken = np.concatenate([rows[good_rows & named], rows[good_rows & ~named]])
+    count = len(taken)
+    stamp = field("stamp", taken)
     seconds = iso_seconds(pc.cast(pc.utf8_slice_codeunits(stamp, 0, -4), pa.int64()))
-    missing = pc.equal(field["user"], "-")
-    account = pc.if_else(missing, pa.scalar(None, pa.string()), field["user"])
-    upload = pc.is_in(pc.utf8_upper(field["method"]), pa.array(sorted(_UPLOAD_METHODS)))
+    user = field("user", taken)
+    missing = pc.equal(user, "-")
+    account = pc.if_else(missing, pa.scalar(None, pa.string()), user)
+    method = field("method", taken)
+    upload = pc.is_in(pc.utf8_upper(method), pa.array(sorted(_UPLOAD_METHODS)))
+    client = field("client", taken)
     columns = {
         "user": pc.utf8_lower(account),
         "time": pc.binary_join_element_wise(
             seconds, ".", pc.utf8_slice_codeunits(stamp, -3), "000Z", ""
         ),
-        "host": field["client"],
+        "host": client,
         "channel": pa.array(["http"] * count, pa.string()),
         "action": pc.if_else(upload, "upload", "visit"),
-        "object": field["url"],
-        "size_bytes": field["size"],
-        "content": field["code"],
-        LINE_COLUMN: pa.array(numbers[keep]),
+        "object": field("url", taken),
+        "size_bytes": field("size", taken),
+        "content": field("code", taken),
+        LINE_COLUMN: pa.array(numbers[taken]),
         "_account": account,
-        "_ip": field["client"],
+        "_ip": client,
     }
-    return event_table(columns, count), numbers[~keep].tolist(), _NO_USER, [], None
+    leftover = np.ones(len(numbers), dtype=bool)
+    leftover[taken] = False
+    return event_table(columns, count), numbers[leftover].tolist(), _NO_USER, [], None
