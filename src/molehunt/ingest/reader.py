@@ -111,9 +111,18 @@ def fingerprint(path: Path, length: int = PREFIX_BYTES) -> tuple[int, str]:
     Returns:
         (bytes hashed, hex digest). A file that grows keeps the digest of its old prefix.
     """
-    with open_binary(path) as handle:
-        head = _read_exactly(handle, length)
+    head = read_prefix(path, length)
     return len(head), hashlib.blake2b(head, digest_size=16).hexdigest()
+
+
+def read_prefix(path: Path, length: int = PREFIX_BYTES) -> bytes:
+    """Return the first `length` bytes of a file's content (fewer if it is shorter).
+
+    Raises:
+        IngestError: The path is missing or not a readable file.
+    """
+    with open_binary(path) as handle:
+        return _read_exactly(handle, length)
 
 
 def _read_exactly(handle: BinaryIO, length: int) -> bytes:

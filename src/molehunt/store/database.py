@@ -296,7 +296,9 @@ class Store:
         known = {row[0] for row in self.query("SELECT file_name FROM batches")}
         for path in (self.root / EVENTS_DIR).iterdir():
             relative = f"{EVENTS_DIR}/{path.name}"
-            if relative not in known:
+            if path.is_dir() and path.name.startswith(".stage-"):  # `write_batches`' staging
+                shutil.rmtree(path)
+            elif relative not in known:
                 path.unlink()
 
     def _create_events_view(self) -> None:
@@ -468,6 +470,64 @@ class Store:
             [batch_id, source_id, final, first_line, last_line, rows],
         )
         return rows
+
+    def write_batches(
+        self,
+        select_sql: str,
+        lines: dict[int, tuple[int, int]],
+        connection: Transaction,
+    ) -> dict[int, int]:
+        """Write the rows of `select_sql` as one new Parquet event batch per source.
+
+        One COPY for the rows of several sources (small files ingested together): DuckDB
+        partitions them by `source_id` into a staging folder, and each source's file becomes
+        a batch as in `write_batch` (renamed, its `batches` row inserted on `connection`, so
+        it is committed with the caller's transaction or removed at the next open).
+
+        Args:
+            select_sql: A query returning exactly the event columns, in order.
+            lines: Each source's (first, last) physical line the batch covers.
+            connection: The connection of the open transaction.
+
+        Returns:
+            source id -> rows written (sources without rows have no batch and are absent).
+        """
+        stage = self.root / EVENTS_DIR / f".stage-{uuid.uuid4().hex}"
+        connection.execute(
+            f'COPY (SELECT *, "source_id" AS "_part" FROM ({select_sql})) '
+            f"TO {_sql_string(str(stage))} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_part))"
+        )
+        files = sorted(
+            (int(folder.name.removeprefix("_part=")), path)
+            for folder in (stage.iterdir() if stage.exists() else ())
+            for path in sorted(folder.glob("*.parquet"))
+        )
+        if not files:
+            shutil.rmtree(stage, ignore_errors=True)
+            return {}
+        listing = ", ".join(_sql_string(str(path)) for _, path in files)
+        counted = connection.execute(
+            f"SELECT filename, count(*) FROM read_parquet([{listing}], filename = true) "
+            "GROUP BY filename"
+        )
+        rows_of = {str(name): int(count) for name, count in counted}
+        batch_id = int(
+            connection.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches")[0][0]
+        )
+        values: list[object] = []
+        written: dict[int, int] = {}
+        for source_id, path in files:
+            final = f"{EVENTS_DIR}/batch-{batch_id:08d}-{uuid.uuid4().hex[:8]}.parquet"
+            os.replace(path, self.root / final)
+            rows = rows_of[str(path)]
+            first_line, last_line = lines[source_id]
+            values += [batch_id, source_id, final, first_line, last_line, rows]
+            written[source_id] = written.get(source_id, 0) + rows
+            batch_id += 1
+        shutil.rmtree(stage)
+        placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, now()::TIMESTAMP)"] * len(files))
+        connection.execute(f"INSERT INTO batches VALUES {placeholders}", values)
+        return written
 
     def refresh_events(self) -> None:
         """Re-create the `events` view after batches were committed."""

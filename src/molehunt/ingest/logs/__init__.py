@@ -50,7 +50,7 @@ from molehunt.ingest.logs.zeek import (
     zeek_smtp_parser,
 )
 from molehunt.ingest.reader import Chunk, open_binary, read_chunks
-from molehunt.ingest.source import ChunkSource, Progress, ingest_file, read_head
+from molehunt.ingest.source import ChunkSource, FileJob, Progress, ingest_files, read_head
 from molehunt.store import Store
 
 FORMATS: tuple[str, ...] = (
@@ -269,10 +269,17 @@ def ingest_logs(
                     continue
                 raise
     directory = IdentityDirectory.load(store)
-    for path, found in work:
-        plan, chunks = plan_for(path, found, timezone)
-        plan = plan.with_identities(directory)
-        done = ingest_file(store, path, "logs", plan, progress, chunks, refresh=False)
+
+    def jobs() -> Iterator[FileJob]:
+        for path, found in work:
+            plan, chunks = plan_for(path, found, timezone)
+            yield FileJob(path, plan.with_identities(directory), chunks)
+
+    # Small files (most EVTX exports) commit several to a transaction; the ledger records
+    # the new batches once, before this returns.
+    for (path, found), done in zip(
+        work, ingest_files(store, jobs(), "logs", progress), strict=True
+    ):
         note = _time_note(path, found, timezone)
         report.files.append(dataclasses.replace(done, notes=(note,)) if note else done)
     if report.stored:

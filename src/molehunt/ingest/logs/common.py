@@ -324,6 +324,14 @@ class LogPlan:
         """The JSON Lines mapping: string fields cast to event columns, with reject reasons."""
         return JsonLinesPlan().queries(source_id, relation)
 
+    def group_queries(self, relation: str, source_column: str) -> tuple[str, str]:
+        """`queries` over the rows of several files, each row's source id in `source_column`.
+
+        Every log format shares this mapping, so small files of any of them can be written
+        together (`molehunt.ingest.source.ingest_files`).
+        """
+        return JsonLinesPlan().queries(0, relation, source_column)
+
 
 def _counted(rejects: list[LineReject], skips: dict[str, list[int]]) -> list[LineReject]:
     """Rejects and one counted skip per reason, in line order."""

@@ -8,6 +8,7 @@ before and after it are kept.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -15,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from molehunt.errors import IngestError
-from molehunt.ingest.logs.common import Parsed, Reject, record_chunks
-from molehunt.ingest.logs.windows import map_record
+from molehunt.ingest.logs.common import Parsed, Reject, Skip, record_chunks
+from molehunt.ingest.logs.windows import map_record, unused_skip
 from molehunt.ingest.reader import Chunk
 
 MAGIC = b"ElfFile\x00"
@@ -66,8 +67,52 @@ def evtx_chunks(path: Path, start: int, first_line: int) -> Iterator[Chunk]:
     yield from record_chunks(_record_lines(path), start)
 
 
+# Most records of a real log are event ids molehunt does not use. Their skip needs only the
+# event id, provider and channel, which the `evtx` package writes first, in this order, as
+# compact JSON: read them with a pattern instead of decoding the whole record. In JSON a
+# quote inside a string is always escaped, so `"Channel":"` can only be a key; the first one
+# before the event's data is System's. Any other shape takes the full path.
+# An object's inside without nested objects (its strings may hold braces); unrolled.
+_FLAT = rb'[^{}"]*(?:"[^"\\]*(?:\\.[^"\\]*)*"[^{}"]*)*'
+_HEAD = re.compile(
+    rb'\{"n":\d+,"d":\{"Event":\{(?:"#attributes":\{' + _FLAT + rb'\},)?"System":\{'
+    rb'"Provider":\{"#attributes":\{"Name":"([^"\\]*)"' + _FLAT + rb"\}\},"
+    rb'"EventID":(?:(\d{1,9})|\{"#attributes":\{' + _FLAT + rb'\},"#text":(\d{1,9})\}),'
+)
+_CHANNEL_KEY = b'"Channel":"'
+_CHANNEL = re.compile(rb'"Channel":"([^"\\]*)"')
+_DATA = re.compile(rb'"(?:EventData|UserData)":')
+
+
+def _unused_record(raw: bytes) -> Skip | None:
+    """The skip of a record of an unused event id, told without decoding it; None: decode."""
+    head = _HEAD.match(raw)
+    if head is None:
+        return None
+    at = raw.find(_CHANNEL_KEY, head.end())
+    channel = _CHANNEL.match(raw, at) if at >= 0 else None
+    if channel is None:  # no Channel, or one with an escape: decode
+        return None
+    data = _DATA.search(raw, head.end(), at)
+    if data is not None:
+        return None  # System has no Channel: this one is the event's own data
+    return _skip_of(head.group(1), head.group(2) or head.group(3), channel.group(1))
+
+
+@functools.lru_cache(maxsize=4096)
+def _skip_of(provider: bytes, event_id: bytes, channel: bytes) -> Skip | None:
+    # A log has few distinct (provider, event id, channel): each is looked at once.
+    try:
+        return unused_skip(int(event_id), provider.decode().strip(), channel.decode().strip())
+    except UnicodeDecodeError:
+        return None
+
+
 def parse_evtx_line(raw: bytes) -> Parsed:
     """Map one EVTX record line (see `evtx_chunks`) to an event, a skip or a reject."""
+    skip = _unused_record(raw)
+    if skip is not None:
+        return skip
     item = json.loads(raw)
     if "error" in item:
         where = f"chunk {item['chunk']} at byte offset {item['offset']}" if "chunk" in item else ""

@@ -104,7 +104,7 @@ def map_record(event: dict[str, Any], record: object) -> Parsed:
         return Reject("record has no numeric EventID")
     channel = text_of(system.get("Channel"))
     provider = _attribute(system.get("Provider"), "Name")
-    sysmon = provider.startswith(_SYSMON) or channel.startswith(_SYSMON)
+    sysmon = is_sysmon(provider, channel)
     where = "Sysmon" if sysmon else channel or provider
     security_sid = _attribute(system.get("Security"), "UserID")
     mapped = _map(event_id, sysmon, channel, event_data(event), security_sid)
@@ -148,9 +148,38 @@ def _who(data: dict[str, Any], prefix: str) -> Parsed:
     return who
 
 
+def is_sysmon(provider: str, channel: str) -> bool:
+    """Whether a record is Sysmon's (by its provider name or channel)."""
+    return provider.startswith(_SYSMON) or channel.startswith(_SYSMON)
+
+
+def maps(event_id: int, sysmon: bool, channel: str) -> bool:
+    """Whether `map_record` maps this event id of this channel (else: skipped as not used)."""
+    if sysmon:
+        return event_id in (1, 11)
+    if channel == _PRINT_CHANNEL:
+        return event_id == 307
+    if channel == "System":
+        return event_id == 7045
+    return channel == "Security" and (
+        event_id in _LOGON or event_id in _FILE or event_id in (6416, 4688)
+    )
+
+
+def unused_skip(event_id: int, provider: str, channel: str) -> Skip | None:
+    """The skip of a record whose event id molehunt does not use; None when it maps it."""
+    sysmon = is_sysmon(provider, channel)
+    if maps(event_id, sysmon, channel):
+        return None
+    where = "Sysmon" if sysmon else channel or provider
+    return Skip(f"{where} event {event_id} not used")
+
+
 def _map(
     event_id: int, sysmon: bool, channel: str, data: dict[str, Any], security_sid: str
 ) -> Parsed | None:
+    if not maps(event_id, sysmon, channel):
+        return None
     if sysmon:
         return _map_sysmon(event_id, data)
     if channel == _PRINT_CHANNEL:
