@@ -163,6 +163,45 @@ def export_scores_command(obj: Context, out: Path) -> None:
     obj.console.print(f"wrote {rows:,} user-days to {out}")
 
 
+@export.command("findings")
+@click.argument("out", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["ocsf", "alert"]),
+    default="ocsf",
+    show_default=True,
+    help="ocsf: OCSF 1.3.0 Detection Finding (class 2004); alert: molehunt's alert object.",
+)
+@click.option(
+    "--min-score",
+    type=float,
+    default=50.0,
+    show_default=True,
+    help="Rule hits of user-days scored at least this (50: the days molehunt alerts on).",
+)
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day (YYYY-MM-DD).")
+@_rules_option
+@pass_context
+def export_findings_command(
+    obj: Context,
+    out: Path,
+    output: str,
+    min_score: float,
+    since: datetime.datetime | None,
+    until: datetime.datetime | None,
+    rule_paths: tuple[Path, ...],
+) -> None:
+    """Write the findings of scored days as JSON Lines (OUT '-': standard output)."""
+    from molehunt.watch.findings import export_findings
+
+    with obj.open_store(create=False) as store:
+        count = export_findings(store, out, output, min_score, _day(since), _day(until), rule_paths)
+    if str(out) != "-":
+        obj.console.print(f"wrote {count:,} findings to {out}")
+
+
 @main.group()
 def rules() -> None:
     """List and check detection rules (built-in pack plus your YAML files)."""
