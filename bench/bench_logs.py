@@ -2,7 +2,8 @@
 
 Text formats: the real samples in ../shared/data/logs replicated (times shifted so lines
 differ) to --lines lines each, ingested into a fresh workspace (zeek-http, which has no real
-sample, is synthetic: one request in five names a user, the others are skipped). EVTX, two figures:
+sample, is synthetic: one request in five names a user, the others are skipped; postfix-iso
+is the postfix lines with rsyslog's RFC 3339 stamps). EVTX, two figures:
 
 - evtx: the 9 sample .evtx files (5 to 2,261 records) in one call, as `molehunt ingest logs
   DIR` reads them, --repeat times, each into a fresh workspace (a file is ingested once per
@@ -108,6 +109,22 @@ def postfix_lines(count: int) -> bytes:
     return ("\n".join(out) + "\n").encode()
 
 
+def postfix_iso_lines(count: int) -> bytes:
+    """`postfix_lines` with rsyslog's RFC 3339 stamps (microseconds and an offset)."""
+    out = []
+    for number in range(count):
+        clock = f"{number // 3600 % 24:02d}:{number // 60 % 60:02d}:{number % 60:02d}"
+        stamp = f"2025-01-02T{clock}.{number % 1000:03d}{number % 7:03d}+01:00"
+        if number % 2:
+            body = f"postfix/smtp[7]: Q{number:09X}: to=<b@y.org>, relay=y, status=sent (250 ok)"
+        else:
+            body = (
+                f"postfix/qmgr[6]: Q{number:09X}: from=<u{number % 500}@x.org>, size=900, nrcpt=1"
+            )
+        out.append(f"{stamp} mx {body}")
+    return ("\n".join(out) + "\n").encode()
+
+
 def evtx_copies(path: Path, copies: int) -> bytes:
     """An EVTX file of `copies` copies of `path`'s chunks, record numbers moved on per copy.
 
@@ -193,7 +210,7 @@ def main() -> None:
     parser.add_argument("--evtx-copies", type=int, default=20)
     parser.add_argument(
         "--formats",
-        default="squid,zeek-smtp,zeek-http,postfix,evtx,evtx-large",
+        default="squid,zeek-smtp,zeek-http,postfix,postfix-iso,evtx,evtx-large",
         help="Comma-separated formats to time.",
     )
     args = parser.parse_args()
@@ -204,6 +221,7 @@ def main() -> None:
             ("zeek-smtp", zeek_lines, "zeek-smtp"),
             ("zeek-http", zeek_http_lines, "zeek-http"),
             ("postfix", postfix_lines, "postfix"),
+            ("postfix-iso", postfix_iso_lines, "postfix"),
         ):
             if name not in wanted:
                 continue

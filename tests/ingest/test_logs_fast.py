@@ -160,6 +160,12 @@ POSTFIX = [
     b"Jan  2 07:00:05 mx dovecot: imap-login: Login: user=<ann>",
     b"Feb 30 07:00:05 mx postfix/qmgr[6]: 6A: from=<a@x.org>, size=1, nrcpt=1",
     b"2024-01-02T07:00:00+01:00 mx postfix/qmgr[6]: 7A: from=<iso@x.org>, size=5, nrcpt=1",
+    b"2024-01-02T07:00:08.5 mx postfix/qmgr[6]: 7B: from=<frac@x.org>, size=5, nrcpt=1",
+    b"2024-03-31T02:30:00 mx postfix/qmgr[6]: 7C: from=<gap@x.org>, size=5, nrcpt=1",
+    b"2024-01-02T07:00:09.123456789Z mx postfix/qmgr[6]: 7D: from=<nano@x.org>, size=5, nrcpt=1",
+    b"2024-01-02T07:00:10.000000-05:00 mx postfix/smtp[7]: 7B: to=<w@y.org>, status=sent",
+    b"2024-13-02T07:00:10Z mx postfix/qmgr[6]: 7E: from=<bad@x.org>, size=5, nrcpt=1",
+    b"2024-02-30T07:00:11 mx postfix/qmgr[6]: 7F: from=<feb@x.org>, size=5, nrcpt=1",
     b'{"message": "8A: from=<j@x.org>, size=10, nrcpt=1", "timestamp": "2024-01-02T00:00:00Z"}',
     b"Jan  2 07:00:06 mx postfix/smtp[7]: 7A: to=<z@y.org>, status=sent",
     b"Jan  2 07:00:07 mx2 postfix/qmgr[6]: 4F2A1: from=<other@x.org>, size=1, nrcpt=1",
@@ -196,7 +202,22 @@ def test_postfix_fast_split_joins_recipients_across_both_paths() -> None:
     table, _ = fast.split(chunk)
     rows = {r["event_id"]: r["object"] for r in table.to_pylist()}
     assert rows["postfix:mx:4F2A1"] == "b@y.org;c@y.org"
-    assert rows["postfix:mx:7A"] == "z@y.org", "an ISO line (exact path) joined to a fast line"
+    assert rows["postfix:mx:7A"] == "z@y.org", "an ISO-stamped message joined to a BSD line"
+    assert rows["postfix:mx:7B"] == "w@y.org"
+
+
+def test_postfix_iso_stamps_take_the_fast_path() -> None:
+    lines = [line for line in POSTFIX if line[:4].isdigit() and b"789Z" not in line]
+    chunk = Chunk(b"\n".join(lines) + b"\n", 1, 0, True)
+    rows = postfix_fast(POSTFIX_CLOCK)(chunk)
+    assert rows is not None
+    table, leftover, _, _, _ = rows
+    assert leftover == [5, 6], "month 13, February 30: the per-line parser names them"
+    assert dict(zip(table.column("event_id").to_pylist(), table.column("time").to_pylist())) == {
+        "postfix:mx:7A": "2024-01-02T06:00:00Z",
+        "postfix:mx:7B": "2024-01-02T06:00:08.500000Z",
+        "postfix:mx:7C": POSTFIX_CLOCK.iso("2024-03-31T02:30:00"),  # in Berlin's DST gap
+    }
 
 
 # Stamps near what makes an hour irregular: the zone's changes (Berlin: 31 Mar 02:00 has no

@@ -61,7 +61,18 @@ def chunk_lines(chunk: Chunk) -> pa.Array | None:
 
 
 def iso_seconds(seconds: pa.Array) -> pa.Array:
-    """Epoch seconds (int64) as `YYYY-MM-DDTHH:MM:SS` strings, UTC."""
+    """Epoch seconds (int64) as `YYYY-MM-DDTHH:MM:SS` strings, UTC.
+
+    A log has many lines per second: each distinct second is formatted once.
+    """
+    if seconds.null_count == 0 and len(seconds) > 64:
+        distinct, inverse = np.unique(seconds.to_numpy(zero_copy_only=False), return_inverse=True)
+        if len(distinct) * 4 <= len(seconds):
+            return _iso_seconds(pa.array(distinct)).take(pa.array(inverse.ravel()))
+    return _iso_seconds(seconds)
+
+
+def _iso_seconds(seconds: pa.Array) -> pa.Array:
     text = pc.cast(pc.cast(seconds, pa.timestamp("s")), pa.string())
     return pc.replace_substring(text, " ", "T", max_replacements=1)
 
