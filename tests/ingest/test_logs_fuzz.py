@@ -68,6 +68,7 @@ SEEDS = [
     b"1521911721.5\tC1\t10.0.0.1\t1\t10.0.0.2\t25\t1\th\t<a@b>\tc@d\t-\t-\t-\t-\t-\t-\t-\ts"
     + b"\t-" * 9,
     b"Jan  2 07:00:00 mx postfix/qmgr[1]: 4F2A1: from=<a@x.org>, size=10, nrcpt=1",
+    b"2024-01-02T07:00:00.25+01:00 mx postfix/qmgr[1]: 4F2A2: from=<b@x.org>, size=10, nrcpt=1",
     b'{"message": "4F2A1: from=<a@x.org>, size=10, nrcpt=1", "timestamp": "2024-01-02T00:00:00Z"}',
     b"1157689320.327   2864 10.1.1.1 TCP_MISS/200 10182 GET http://a/ - DIRECT/1.2.3.4 text/html",
     b"HP4F bob 12 [04/Mar/2024:08:09:10 +0100] total 14 - 10.1.4.7 Budget 2025.docx A4 one-sided",
@@ -203,3 +204,79 @@ def test_ocsf_array_never_crashes_and_rejects_at_most_once(
     decoding = [r for r in results if isinstance(r, Reject) and "UTF-8" in r.reason]
     assert len(errors) + len(decoding) <= 1, "a malformed array ends with one reject"
     assert all(r.reason.startswith("malformed JSON array at line ") for r in errors)
+
+
+# An EVTX record as the `evtx` package renders it (compact JSON), for the pattern that tells
+# unused event ids without decoding (`evtx._unused_record`): whatever the values, it either
+# leaves the record to the full mapping or gives exactly the full mapping's skip.
+EVTX_RECORD = {
+    "Event": {
+        "#attributes": {"xmlns": "http://schemas.microsoft.com/win/2004/08/events/event"},
+        "System": {
+            "Provider": {"#attributes": {"Name": "Microsoft-Windows-Security-Auditing"}},
+            "EventID": 4624,
+            "TimeCreated": {"#attributes": {"SystemTime": "2024-03-04T08:09:10.123456Z"}},
+            "EventRecordID": 7,
+            "Channel": "Security",
+            "Computer": "PC",
+            "Security": None,
+        },
+        "EventData": {"TargetUserName": "bob", "LogonType": 2},
+    }
+}
+text_value = st.one_of(
+    st.sampled_from(
+        [
+            "Security",
+            "System",
+            "Microsoft-Windows-Sysmon/Operational",
+            "Microsoft-Windows-PrintService/Operational",
+            "Microsoft-Windows-Sysmon",
+            "",
+            " Security ",
+            'Se"cu\\rity',
+            "{x}",
+        ]
+    ),
+    st.text(max_size=30),
+)
+event_id = st.one_of(
+    st.sampled_from([4624, 4634, 1, 11, 307, 7045, 4608, 0, 999999999]),
+    st.integers(-5, 10**12),
+    st.text(max_size=6),
+    st.fixed_dictionaries(
+        {"#attributes": st.just({"Qualifiers": 16384}), "#text": st.integers(0, 70000)}
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    channel=text_value,
+    provider=text_value,
+    number=event_id,
+    drop=st.sampled_from([None, "Channel", "Provider", "EventID", "EventData"]),
+    data_channel=st.booleans(),
+)
+def test_evtx_unused_event_ids_are_told_as_the_full_mapping_tells_them(
+    channel: str, provider: str, number: object, drop: str | None, data_channel: bool
+) -> None:
+    from molehunt.ingest.logs.evtx import _unused_record, parse_evtx_line
+
+    record = json.loads(json.dumps(EVTX_RECORD))
+    system = record["Event"]["System"]
+    system["Channel"], system["EventID"] = channel, number
+    system["Provider"]["#attributes"]["Name"] = provider
+    if data_channel:
+        record["Event"]["EventData"]["Channel"] = "Nope"
+    if drop in system:
+        del system[drop]
+    elif drop:
+        del record["Event"][drop]
+    data = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    raw = b'{"n":7,"d":%s}' % data.encode()
+    told = _unused_record(raw)
+    if told is not None:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("molehunt.ingest.logs.evtx._unused_record", lambda _raw: None)
+            assert parse_evtx_line(raw) == told
