@@ -35,7 +35,7 @@ _APP_PREFIX = (
 )
 
 _ITEMS = """
-recent AS (SELECT * FROM events WHERE {since} IS NULL OR time >= ({since} + 1)::TIMESTAMP),
+recent AS (SELECT * FROM {recent}),
 items AS (
     SELECT source_id, source_line, "user", trim(object) AS item, content FROM recent
     WHERE channel = 'file' AND object IS NOT NULL
@@ -116,13 +116,17 @@ def registry_signature(store: Store) -> str:
     return f"{documents[0]}:{documents[1]}:{levels[0]}:{levels[1]}"
 
 
-def label_events(store: Store, since: datetime.date | None = None) -> dict[str, int]:
+def label_events(
+    store: Store, since: datetime.date | None = None, *, count: bool = True
+) -> dict[str, int]:
     """(Re)build `item_labels` and `event_labels` from the events and the document registry.
 
     Args:
         store: The workspace (events and context ingested).
         since: Label only events after this day, keeping earlier labels (incremental runs
             with an unchanged registry); None relabels everything.
+        count: Count the labelled events (a pass over the whole table); off, the result is
+            empty (detection labels a day and does not need the counts).
 
     Returns:
         Labelled events per basis (path, name, glob, marking, unknown), for the whole table.
@@ -130,16 +134,25 @@ def label_events(store: Store, since: datetime.date | None = None) -> dict[str, 
     lookup = _level_lookup(store)
     marking_name = marking_rank_sql("name", lookup)
     marking_content = marking_rank_sql("content", lookup)
-    literal = "NULL::DATE" if since is None else f"DATE '{since.isoformat()}'"
-    items = _ITEMS.format(since=literal, app_prefix=_APP_PREFIX)
-    with_items = f"WITH {items},{_hits_sql(marking_name, marking_content)}"
-    stale = (
-        "WHERE (source_id, source_line) IN (SELECT source_id, source_line FROM events "
-        f"WHERE time >= ({literal} + 1)::TIMESTAMP)"
-        if since is not None
-        else ""
+    items = _ITEMS.format(
+        recent="events" if since is None else "recent_events", app_prefix=_APP_PREFIX
     )
+    with_items = f"WITH {items},{_hits_sql(marking_name, marking_content)}"
+    stale = ""
     with store.transaction() as connection:
+        if since is not None:
+            # The events to relabel, kept apart first: DuckDB then knows how few they are and
+            # finds their old labels from them, instead of hashing every label ever made.
+            connection.execute(
+                f"""CREATE OR REPLACE TEMP TABLE recent_events AS
+                SELECT source_id, source_line, "user", channel, action, object,
+                    attachment_names, content
+                FROM events WHERE time >= (DATE '{since.isoformat()}' + 1)::TIMESTAMP"""
+            )
+            stale = (
+                "WHERE (source_id, source_line) IN "
+                "(SELECT source_id, source_line FROM recent_events)"
+            )
         connection.execute(f"DELETE FROM item_labels {stale}")
         connection.execute(
             f"""INSERT INTO item_labels {with_items}
@@ -167,5 +180,8 @@ def label_events(store: Store, since: datetime.date | None = None) -> dict[str, 
                 b.document, b.content_hash
             FROM targets t LEFT JOIN best b USING (source_id, source_line)"""
         )
+        connection.execute("DROP TABLE IF EXISTS recent_events")
+    if not count:
+        return {}
     rows = store.query("SELECT basis, count(*) FROM event_labels GROUP BY basis ORDER BY basis")
     return {str(basis): int(count) for basis, count in rows}

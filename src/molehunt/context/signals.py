@@ -15,6 +15,7 @@ import datetime
 from molehunt.context.labels import label_events, registry_signature
 from molehunt.context.leaver import seal_leaver_records
 from molehunt.store import Store
+from molehunt.store.database import Transaction
 
 LOOKBACK_DAYS = 90
 STRESSOR_DAYS = 180
@@ -48,7 +49,7 @@ lab AS (
                 CASE WHEN len(org.domains) > 0 THEN org.domains
                 ELSE [lower(split_part(ev.sender, '@', 2))] END,
                 split_part(trim(r), '@', 2)))) > 0 AS external
-    FROM ev JOIN event_labels l USING (source_id, source_line) CROSS JOIN org
+    FROM ev JOIN {labels} l USING (source_id, source_line) CROSS JOIN org
     WHERE l.level_rank IS NOT NULL
 ),
 touched AS (
@@ -77,17 +78,37 @@ touched AS (
     GROUP BY lab."user", lab.day
 ),
 activity AS (SELECT "user", day, count(*) AS events FROM ev GROUP BY "user", day),
--- The first day each person printed a document of each compartment, over all print events up
--- to the end of the computed period (print events are few; earlier days are read so that an
--- incremental run knows what was printed before).
-first_printed AS (
-    SELECT "user", day, count(*) AS compartments FROM (
-        SELECT e."user", min(e.time::DATE) AS day
-        FROM events e JOIN event_labels l USING (source_id, source_line),
-            unnest(l.compartments) AS c(compartment)
-        WHERE e.channel = 'print' AND ({until} IS NULL OR e.time < ({until} + 1)::TIMESTAMP)
-        GROUP BY e."user", c.compartment)
-    GROUP BY "user", day)"""
+-- The first day each person printed a document of each compartment (see `_PRINTED`).
+first_printed AS (SELECT "user", day, count(*) AS compartments FROM ({printed}) GROUP BY ALL)"""
+
+# (person, compartment, first day printed) over the labelled print events of the days (low, high].
+# The events are filtered before the join: filtered after it (with the unnest), DuckDB reads
+# every event's keys from the Parquet batches.
+_PRINTED = """
+    SELECT e."user", c.compartment, min(e.time::DATE) AS day
+    FROM (
+        SELECT "user", time, source_id, source_line FROM events
+        WHERE channel = 'print' AND ({high} IS NULL OR time < ({high} + 1)::TIMESTAMP)
+            AND ({low} IS NULL OR time >= ({low} + 1)::TIMESTAMP)
+    ) e JOIN {labels} l USING (source_id, source_line), unnest(l.compartments) AS c(compartment)
+    GROUP BY e."user", c.compartment"""
+# The labels of one period's events, for `labels=`: joined directly with a period's events,
+# DuckDB builds its hash table on the whole of `event_labels` (every labelled event ever: 2 s
+# at 1,000 people x 500 days for a day's few thousand), as it cannot estimate how few events a
+# day's filter on the Parquet batches leaves; from a table of the period's keys it can.
+_PERIOD_LABELS = (
+    """CREATE OR REPLACE TEMP TABLE period_keys AS SELECT source_id, source_line FROM events
+    WHERE time >= ({since} + 1)::TIMESTAMP
+        AND ({until} IS NULL OR time < ({until} + 1)::TIMESTAMP)""",
+    """CREATE OR REPLACE TEMP TABLE period_labels AS SELECT * FROM event_labels
+    WHERE (source_id, source_line) IN (SELECT source_id, source_line FROM period_keys)""",
+    "DROP TABLE period_keys",
+)
+# Which (person, compartment) pairs were printed on or before a day, kept up to date by
+# `compute_context_daily` so that a run reads only its own days' print events.
+_PRINTED_COLUMNS = (
+    "(user VARCHAR, compartment VARCHAR, first_day DATE, PRIMARY KEY (user, compartment))"
+)
 
 _CONTEXT = """
 notices AS (SELECT user_id, day FROM hr_events WHERE kind IN {notice_kinds}),
@@ -169,20 +190,40 @@ def _date(day: datetime.date | None) -> str:
     return "NULL::DATE" if day is None else f"DATE '{day.isoformat()}'"
 
 
-def context_daily_sql(until: datetime.date | None, since: datetime.date | None = None) -> str:
+def context_daily_sql(
+    until: datetime.date | None,
+    since: datetime.date | None = None,
+    *,
+    printed_before: bool = False,
+    labels: str = "event_labels",
+) -> str:
     """Return the query computing `context_daily` rows for the days in (since, until].
 
     Only the new days' events are read; a notice day's lookback adds the classified counts of
     the earlier days from `context_daily` itself, so an incremental run gives the rows a full
-    run would.
+    run would. Whether a compartment was printed before comes from all print events up to
+    `until`, or, with `printed_before`, from `printed_compartments` (which must then hold
+    every pair printed on or before `since`) and the new days' print events only.
 
     Args:
         until: Last day to compute (None: all data).
         since: Last day already computed (None: from the first day).
+        printed_before: Read earlier printing from `printed_compartments`.
+        labels: The table of event labels to read (holding at least those of the events in
+            (since, until]).
 
     Returns:
         A SELECT with the columns of `context_daily`, in order.
     """
+    printed = _PRINTED.format(high=_date(until), low="NULL::DATE", labels="event_labels")
+    if printed_before and since is not None:
+        new = _PRINTED.format(high=_date(until), low=_date(since), labels=labels)
+        printed = (
+            f"SELECT * FROM ({new}) n "
+            "WHERE NOT EXISTS (SELECT 1 FROM printed_compartments p WHERE p.user = n.user "
+            f"AND p.compartment = n.compartment AND p.first_day <= {_date(since)})"
+        )
+
     # An incremental run reads only the new days' events; the lookback's earlier days come
     # from the rows already in `context_daily` (what was known then, never recomputed).
     earlier = "0"
@@ -195,6 +236,8 @@ def context_daily_sql(until: datetime.date | None, since: datetime.date | None =
         )
     body = f"WITH {_ACTIVITY},{_CONTEXT}{_SELECT}"
     return body.format(
+        printed=printed,
+        labels=labels,
         until=_date(until),
         since=_date(since),
         earlier=earlier,
@@ -229,19 +272,60 @@ def compute_context_daily(
     Returns:
         The number of user-day rows written.
     """
+    relabelled_all = since is None
     if relabel:
         signature = registry_signature(store)
         known = store.query("SELECT value FROM meta WHERE key = 'labels_registry'")
-        label_events(store, since if known and known[0][0] == signature else None)
+        relabelled_all = relabelled_all or not known or known[0][0] != signature
+        label_events(store, None if relabelled_all else since, count=False)
         with store.transaction() as connection:
             connection.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('labels_registry', ?)", [signature]
             )
     with store.transaction() as connection:
+        _printed_through(connection, since, rebuild=relabelled_all)
         if since is None:
             connection.execute("DELETE FROM context_daily")
         else:
             connection.execute("DELETE FROM context_daily WHERE day > ?", [since])
-        added = connection.execute(f"INSERT INTO context_daily {context_daily_sql(until, since)}")
+        labels = "event_labels"
+        if since is not None:
+            for statement in _PERIOD_LABELS:
+                connection.execute(statement.format(since=_date(since), until=_date(until)))
+            labels = "period_labels"
+        added = connection.execute(
+            "INSERT INTO context_daily "
+            + context_daily_sql(until, since, printed_before=True, labels=labels)
+        )
+        printed = _PRINTED.format(high=_date(until), low=_date(since), labels=labels)
+        connection.execute(f"INSERT INTO printed_compartments {printed} ON CONFLICT DO NOTHING")
+        connection.execute("DROP TABLE IF EXISTS period_labels")
+        through = until or connection.execute("SELECT max(time)::DATE FROM events")[0][0]
+        connection.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('printed_through', ?)",
+            [through.isoformat() if through else ""],
+        )
     seal_leaver_records(store, until)
     return int(added[0][0]) if added else 0
+
+
+def _printed_through(connection: Transaction, since: datetime.date | None, rebuild: bool) -> None:
+    """Make `printed_compartments` hold exactly the pairs first printed on or before `since`.
+
+    Rows of later days (a run set back, or killed) are dropped. The table is filled again from
+    every print event when it was never complete through `since` (a new table, one an older
+    molehunt left behind) or when every event was relabelled (the registry changed, so earlier
+    print events may have other compartments now).
+    """
+    known = connection.execute("SELECT value FROM meta WHERE key = 'printed_through'")
+    complete = bool(known) and since is not None and known[0][0] >= since.isoformat()
+    if rebuild or not complete:
+        connection.execute(f"CREATE OR REPLACE TABLE printed_compartments {_PRINTED_COLUMNS}")
+        if since is not None:
+            connection.execute(
+                "INSERT INTO printed_compartments "
+                + _PRINTED.format(high=_date(since), low="NULL::DATE", labels="event_labels")
+            )
+    else:
+        connection.execute(f"CREATE TABLE IF NOT EXISTS printed_compartments {_PRINTED_COLUMNS}")
+        connection.execute("DELETE FROM printed_compartments WHERE first_day > ?", [since])
