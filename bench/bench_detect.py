@@ -176,8 +176,9 @@ def repeat_last_day(store: Store) -> None:
         connection.execute(
             "UPDATE detection_state SET value = ? WHERE key = 'last_day'", [previous.isoformat()]
         )
-    marks: list[tuple[str, float]] = []
     started, cpu = time.perf_counter(), time.process_time()
+    # "setup": the rules, the workspace's state and the reference tables, before the context.
+    marks: list[tuple[str, float]] = [("setup", started)]
     run_detection(store, progress=lambda stage: marks.append((stage, time.perf_counter())))
     ended, used = time.perf_counter(), time.process_time() - cpu
     stages = [

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from molehunt.context import ingest_context
+from molehunt.detect import model_run
 from molehunt.ingest import ingest_cert
 from molehunt.score import run_detection
 from molehunt.score.pipeline import detection_periods
@@ -156,3 +157,43 @@ def test_detection_periods_align_with_the_first_day_and_cover_the_range(tmp_path
         (date(2010, 3, 1), date(2010, 3, 5)),
     ]
     assert one_day == [(date(2010, 1, 30), date(2010, 1, 31))]
+
+
+def test_one_day_runs_fit_each_model_once_and_equal_one_pass(
+    ingested: Path, whole: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Day-by-day detect (a nightly run, `watch` closing each day) reuses the period's fitted
+    detector from the workspace instead of refitting it from the same rows every day, and
+    gives the tables of one pass (context signals and model scores included)."""
+    fitted: list[date] = []
+    fit = model_run._fit_period
+
+    def counted(store: Store, start: date, detector: str, seed: int) -> Any:
+        fitted.append(start)
+        return fit(store, start, detector, seed)
+
+    monkeypatch.setattr(model_run, "_fit_period", counted)
+    workspace = tmp_path / "ws"
+    shutil.copytree(ingested, workspace)
+    first, last = whole["summary"].first_day, whole["summary"].last_day
+    with Store.open(workspace) as store:
+        run_detection(store, until=first + timedelta(days=49))
+        assert fitted == [first, first + timedelta(days=30)]
+        fitted.clear()
+        day = first + timedelta(days=50)
+        while day <= last:
+            assert run_detection(store, until=day).last_day == day
+            day += timedelta(days=1)
+        # One fit, of the period that began among these days; the earlier one was kept.
+        assert fitted == [first + timedelta(days=60)]
+        # Set back one day (as `bench_detect.py --repeat-last-day` does): nothing refitted.
+        with store.transaction() as connection:
+            connection.execute(
+                "UPDATE detection_state SET value = ? WHERE key = 'last_day'",
+                [(last - timedelta(days=1)).isoformat()],
+            )
+        assert run_detection(store).last_day == last
+        assert fitted == [first + timedelta(days=60)]
+        assert store.query("SELECT count(*) FROM model_scores WHERE model_score > 0")[0][0] > 0
+        found = _tables(store)
+    _assert_same_tables(found, whole)

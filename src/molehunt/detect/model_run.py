@@ -1,22 +1,122 @@
-"""Score user-days with an unsupervised detector refitted every period on earlier days only."""
+"""Score user-days with an unsupervised detector refitted every period on earlier days only.
+
+A period's detector depends only on the feature rows of the `TRAINING_DAYS` days before the
+period, which are never recomputed once their days are committed; so the fitted detector is
+kept in the workspace (`model_cache`, written with the scores of the run that fitted it) and
+reused by later runs of the same period (a one-day run, each day close of `watch`) instead of
+being refitted from the same rows.
+"""
 
 from __future__ import annotations
 
+import pickle
 from datetime import date, timedelta
+from importlib import metadata
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from molehunt.detect.models import detectors
-from molehunt.detect.models.base import Matrix
+from molehunt.detect.models.base import BaseDetector, Matrix
 from molehunt.features.catalog import load_features
-from molehunt.store.database import Store
+from molehunt.store.database import Store, Transaction
 
 PERIOD_DAYS = 30
 TRAINING_DAYS = 180
 MAX_TRAINING_ROWS = 20_000
 MIN_TRAINING_ROWS = 200
+# Fitted detectors kept: those of the newest periods only (about 1.3 MB each for the isolation
+# forest); an older period is needed again only after a reset or a run set back, which refit.
+KEPT_MODELS = 2
+MODEL_CACHE_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS model_cache (start DATE, detector VARCHAR, seed BIGINT, "
+    "libraries VARCHAR, model BLOB)"
+)
+
+
+def _libraries() -> str:
+    """The versions a pickled detector depends on: another version refits instead."""
+    return ",".join(f"{name}={metadata.version(name)}" for name in ("numpy", "scikit-learn"))
+
+
+class FittedModels:
+    """The detectors of model periods, fitted in this run or kept from earlier runs.
+
+    A kept detector is used only when every one of its training days was committed before
+    this run (the period starts at most one day after the last computed day): rows after
+    the last computed day may be recomputed (a killed run's, or a run set back), and a
+    detector fitted on them is not trusted. `None` stands for "too little history: zeros".
+
+    Args:
+        detector: Key of `detectors`.
+        seed: Seed of the detector and the training sample.
+    """
+
+    def __init__(self, detector: str, seed: int) -> None:
+        self.detector, self.seed = detector, seed
+        self.fitted: dict[date, BaseDetector | None] = {}
+        self.new: set[date] = set()
+
+    @classmethod
+    def load(cls, store: Store, detector: str, seed: int, since: date | None) -> FittedModels:
+        """Read the kept detectors whose training days all lie on or before `since`.
+
+        Args:
+            store: The workspace.
+            detector: Key of `detectors`.
+            seed: Seed.
+            since: Last day already computed (None: nothing is kept).
+
+        Returns:
+            The detectors found (maybe none).
+        """
+        models = cls(detector, seed)
+        if (
+            since is None
+            or not store.query(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'model_cache'"
+            )[0][0]
+        ):
+            return models
+        rows = store.query(
+            "SELECT start, model FROM model_cache WHERE detector = ? AND seed = ? "
+            "AND libraries = ? AND start <= ?",
+            [detector, seed, _libraries(), since + timedelta(days=1)],
+        )
+        for start, blob in rows:
+            models.fitted[start] = None if blob is None else pickle.loads(blob)
+        return models
+
+    def save(self, connection: Transaction) -> None:
+        """Write the detectors fitted in this run (in the transaction that commits the days
+        they were fitted before) and drop all but the newest `KEPT_MODELS`.
+
+        Args:
+            connection: The transaction committing the run's scores.
+        """
+        connection.execute(MODEL_CACHE_SCHEMA)
+        for start in sorted(self.new):
+            fitted = self.fitted[start]
+            connection.execute(
+                "DELETE FROM model_cache WHERE start = ? AND detector = ? AND seed = ?",
+                [start, self.detector, self.seed],
+            )
+            connection.execute(
+                "INSERT INTO model_cache VALUES (?, ?, ?, ?, ?)",
+                [
+                    start,
+                    self.detector,
+                    self.seed,
+                    _libraries(),
+                    None if fitted is None else pickle.dumps(fitted, protocol=5),
+                ],
+            )
+        self.new.clear()
+        connection.execute(
+            f"""DELETE FROM model_cache WHERE start NOT IN (
+                SELECT DISTINCT start FROM model_cache ORDER BY start DESC LIMIT {KEPT_MODELS})"""
+        )
 
 
 def model_columns() -> list[str]:
@@ -73,7 +173,12 @@ def _matrix(store: Store, where: str) -> tuple[list[Any], list[Any], Matrix]:
 
 
 def score_days(
-    store: Store, since: date | None, until: date, detector: str = "isolation_forest", seed: int = 0
+    store: Store,
+    since: date | None,
+    until: date,
+    detector: str = "isolation_forest",
+    seed: int = 0,
+    models: FittedModels | None = None,
 ) -> pa.Table:
     """Return model scores for the user-days of (since, until].
 
@@ -87,6 +192,8 @@ def score_days(
         until: Last day to score.
         detector: Key of `detectors`.
         seed: Random seed of the detector and the training sample.
+        models: Detectors already fitted (used instead of refitting) and where the ones
+            fitted now are added; None fits every period it scores.
 
     Returns:
         Arrow table (user, day, model_score).
@@ -98,6 +205,8 @@ def score_days(
     scores_out: list[Matrix] = []
     if origin_row and origin_row[0][0] is not None:
         origin: date = origin_row[0][0]
+        if models is None:
+            models = FittedModels(detector, seed)
         first = max(origin, since + timedelta(days=1)) if since is not None else origin
         start = period_start(first, origin)
         # One period at a time: only one period's rows are in memory (a full run of 500
@@ -112,7 +221,7 @@ def score_days(
             if users:
                 users_out += users
                 days_out += days
-                scores_out.append(_score_period(store, start, matrix, detector, seed))
+                scores_out.append(_score_period(store, start, matrix, models))
             start += timedelta(days=PERIOD_DAYS)
     scores = np.concatenate(scores_out) if scores_out else np.zeros(0)
     return pa.table(
@@ -124,15 +233,23 @@ def score_days(
     )
 
 
-def _score_period(store: Store, start: date, rows: Matrix, detector: str, seed: int) -> Matrix:
+def _score_period(store: Store, start: date, rows: Matrix, models: FittedModels) -> Matrix:
+    if start not in models.fitted:
+        models.fitted[start] = _fit_period(store, start, models.detector, models.seed)
+        models.new.add(start)
+    model = models.fitted[start]
+    return np.zeros(rows.shape[0]) if model is None else model.score(rows)
+
+
+def _fit_period(store: Store, start: date, detector: str, seed: int) -> BaseDetector | None:
+    """The detector of the period starting `start` (None: too little history to fit one)."""
     first = start - timedelta(days=TRAINING_DAYS)
     _, _, training = _matrix(
         store, f"day >= DATE '{first.isoformat()}' AND day < DATE '{start.isoformat()}'"
     )
     if training.shape[0] < MIN_TRAINING_ROWS:
-        return np.zeros(rows.shape[0])
+        return None
     generator = np.random.default_rng([seed, start.toordinal()])
     if training.shape[0] > MAX_TRAINING_ROWS:
         training = training[generator.choice(training.shape[0], MAX_TRAINING_ROWS, replace=False)]
-    model = detectors[detector](random_state=seed).fit(training)
-    return model.score(rows)
+    return detectors[detector](random_state=seed).fit(training)

@@ -18,7 +18,7 @@ from typing import Any
 from molehunt.context import compute_context_daily
 from molehunt.detect.compiler import compile_rules
 from molehunt.detect.loader import active_rules, workspace_rule_paths
-from molehunt.detect.model_run import PERIOD_DAYS, score_days
+from molehunt.detect.model_run import PERIOD_DAYS, FittedModels, score_days
 from molehunt.detect.rule import Rule
 from molehunt.errors import WorkspaceError
 from molehunt.features.daily import compute_features, has_context
@@ -133,7 +133,7 @@ def _prepare(connection: Transaction, fingerprint: str) -> tuple[date | None, bo
         connection.execute(statement)
     last = _state(connection, "last_day")
     if _state(connection, "fingerprint") != fingerprint:
-        for table in (*DERIVED_TABLES, "user_host_first"):
+        for table in (*DERIVED_TABLES, "user_host_first", "model_cache"):
             connection.execute(f"DROP TABLE IF EXISTS {table}")
         for statement in SCHEMA:
             connection.execute(statement)
@@ -150,6 +150,10 @@ def _prepare(connection: Transaction, fingerprint: str) -> tuple[date | None, bo
             connection.execute(f"DELETE FROM {table} WHERE day > ?", [low])
     if "user_host_first" in existing:
         connection.execute("DELETE FROM user_host_first WHERE first_day > ?", [low])
+    if "model_cache" in existing:
+        # A kept detector is trusted only if all its training days (before its start) are
+        # committed: after a killed run they are, but a run set back (or reset) is not.
+        connection.execute("DELETE FROM model_cache WHERE start > ?", [low + timedelta(days=1)])
     return since, since is None
 
 
@@ -215,7 +219,7 @@ def run_detection(
     periods = detection_periods(store, since, end, period_days)
     with store.transaction() as connection:
         refresh_reference_tables(connection, since, end)
-    run = _Run(store, rules, detector, seed, config, _has_context_records(store))
+    run = _Run(store, rules, FittedModels.load(store, detector, seed, since), config)
     for number, (low, high) in enumerate(periods, start=1):
         step = report if len(periods) == 1 else _numbered(report, number, len(periods))
         run.detect_period(low, high, relabel=low == since, report=step)
@@ -284,16 +288,10 @@ class _Run:
     """One `run_detection` call's periods and what they added up to."""
 
     def __init__(
-        self,
-        store: Store,
-        rules: list[Rule],
-        detector: str,
-        seed: int,
-        config: ScoringConfig,
-        context_records: bool,
+        self, store: Store, rules: list[Rule], models: FittedModels, config: ScoringConfig
     ) -> None:
-        self.store, self.rules, self.detector, self.seed = store, rules, detector, seed
-        self.config, self.context_records = config, context_records
+        self.store, self.rules, self.models, self.config = store, rules, models, config
+        self.context_records = _has_context_records(store)
         self.first_day: date | None = None
         self.days = self.user_days = self.rule_hits = 0
         self.context = False
@@ -320,7 +318,8 @@ class _Run:
                 f"INSERT INTO rule_hits {compile_rules(self.rules, since, until)}"
             )
         report("model")
-        model = score_days(store, since, until, self.detector, self.seed)
+        models = self.models
+        model = score_days(store, since, until, models.detector, models.seed, models)
         store.register("new_model_scores", model)
         try:
             with store.transaction() as connection:
@@ -331,6 +330,7 @@ class _Run:
                     "SELECT min(day), count(DISTINCT day) FROM scores WHERE day > ?",
                     [since or date(1900, 1, 1)],
                 )[0]
+                models.save(connection)
                 _set_state(connection, "last_day", until.isoformat())
         finally:
             store.unregister("new_model_scores")
@@ -363,15 +363,30 @@ def begin_run(
     Returns:
         (last day already computed, last day to compute, whether everything is recomputed).
     """
-    newest = store.query("SELECT max(time)::DATE FROM events")[0][0]
-    end = min(until, newest) if until is not None and newest is not None else (until or newest)
     with store.transaction() as connection:
         since, recomputed = _prepare(connection, _fingerprint(rules, detector, seed, config))
         recorded = _state(connection, "ledger_day")
+    newest = _newest_day(store, since)
+    end = min(until, newest) if until is not None and newest is not None else (until or newest)
     if since is not None and recorded != since.isoformat():
         # A run killed after its scores committed, before the ledger recorded them.
         _record_ledger(store, date.fromisoformat(recorded) if recorded else None, since)
     return since, end, recomputed
+
+
+def _newest_day(store: Store, since: date | None) -> date | None:
+    """The last day with events; `since` when no event is dated after it.
+
+    Only the batches' row groups holding events after `since` are read (their time statistics
+    exclude the rest), not the time of every event ever stored.
+    """
+    newest: date | None
+    if since is None:
+        newest = store.query("SELECT max(time)::DATE FROM events")[0][0]
+        return newest
+    low = f"TIMESTAMP '{(since + timedelta(days=1)).isoformat()}'"
+    newest = store.query(f"SELECT max(time)::DATE FROM events WHERE time >= {low}")[0][0]
+    return since if newest is None else newest
 
 
 def finish_run(
