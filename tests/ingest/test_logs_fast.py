@@ -213,7 +213,9 @@ def test_postfix_iso_stamps_take_the_fast_path() -> None:
     assert rows is not None
     table, leftover, _, _, _ = rows
     assert leftover == [5, 6], "month 13, February 30: the per-line parser names them"
-    assert dict(zip(table.column("event_id").to_pylist(), table.column("time").to_pylist())) == {
+    assert dict(
+        zip(table.column("event_id").to_pylist(), table.column("time").to_pylist(), strict=True)
+    ) == {
         "postfix:mx:7A": "2024-01-02T06:00:00Z",
         "postfix:mx:7B": "2024-01-02T06:00:08.500000Z",
         "postfix:mx:7C": POSTFIX_CLOCK.iso("2024-03-31T02:30:00"),  # in Berlin's DST gap
