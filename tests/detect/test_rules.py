@@ -136,6 +136,7 @@ CASES = {
             "12:10:00",
             "email",
             "send",
+            host="PC-2",
             object="alice.smith77@gmail.com",
             sender="ALICE01@dtaa.com",
             attachment_count=2,
@@ -211,7 +212,7 @@ EXPECTED = {
     "cloud-upload-surge": ["h1", "h2", "h3", "h4"],
     "executable-to-removable": ["f1"],
     "supervisor-pc-logon": ["l1"],
-    "other-pc-then-private-mail": ["l1", "m1"],
+    "other-pc-then-private-mail": ["m1"],
     "mass-mail": ["m1"],
     "first-removable-copy": ["d1", "f1"],
     "removable-copy-surge": ["f1", "f2", "f3", "f4"],
@@ -301,6 +302,35 @@ HISTORY = {
             _mail("t2", "12:01:00", "x.y@dtaa.com", 3),
         ],
         {TARGET: ["p1", "q1", "r1", "t1"]},
+    ),
+    # a logon to a colleague's PC and, the same day, attachments mailed home from one's own PC:
+    # no hit; mailed from the colleague's PC itself: a hit (also a second time, an act)
+    "other-pc-then-private-mail": (
+        [
+            _e("k1", "12:00:00", "logon", "logon", _day(-3), host="PC-2"),
+            _e(
+                "n1",
+                "12:10:00",
+                "email",
+                "send",
+                _day(-3),
+                object="alice.smith77@gmail.com",
+                sender="ALICE01@dtaa.com",
+                attachment_count=2,
+            ),
+            _e("l1", "12:00:00", "logon", "logon", host="PC-2"),
+            _e(
+                "m1",
+                "12:10:00",
+                "email",
+                "send",
+                host="PC-2",
+                object="alice.smith77@gmail.com",
+                sender="ALICE01@dtaa.com",
+                attachment_count=2,
+            ),
+        ],
+        {TARGET: ["m1"]},
     ),
 }
 
