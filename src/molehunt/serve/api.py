@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from molehunt.serve.auth import ADMINS, ANALYSTS, AUDITORS, EVERYONE, INVESTIGATORS, Principal
@@ -85,6 +85,9 @@ def principal_of(
 
 Ctx = Annotated[ServeContext, Depends(context_of)]
 Who = Annotated[Principal, Depends(principal_of)]
+# Case and token ids are INTEGER row ids (32 bits): a larger number is a 422 naming the field,
+# not a database conversion error (a 500).
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def case_json(context: ServeContext, case: Case) -> dict[str, Any]:
@@ -155,19 +158,19 @@ def build_api() -> APIRouter:
         return case_json(ctx, get_case(ctx.workbench, case_id))
 
     @api.get("/cases/{case_id}", summary="One case with notes and verdicts")
-    def case(ctx: Ctx, who: Who, case_id: int) -> dict[str, Any]:
+    def case(ctx: Ctx, who: Who, case_id: RowId) -> dict[str, Any]:
         who.require(ANALYSTS)
         return case_json(ctx, get_case(ctx.workbench, case_id))
 
     @api.post("/cases/{case_id}/notes", status_code=201, summary="Append a note")
-    def note(ctx: Ctx, who: Who, case_id: int, body: NoteRequest) -> dict[str, Any]:
+    def note(ctx: Ctx, who: Who, case_id: RowId, body: NoteRequest) -> dict[str, Any]:
         who.require(ANALYSTS)
         subject = ctx.names.person(get_case(ctx.workbench, case_id).user)
         add_note(ctx.workbench, who, case_id, body.text, subject)
         return case_json(ctx, get_case(ctx.workbench, case_id))
 
     @api.post("/cases/{case_id}/verdict", summary="Set a verdict (benign may suppress a rule)")
-    def verdict(ctx: Ctx, who: Who, case_id: int, body: VerdictRequest) -> dict[str, Any]:
+    def verdict(ctx: Ctx, who: Who, case_id: RowId, body: VerdictRequest) -> dict[str, Any]:
         who.require(ANALYSTS)
         subject = ctx.names.person(get_case(ctx.workbench, case_id).user)
         suppress = None
@@ -199,7 +202,7 @@ def build_api() -> APIRouter:
         return {"id": token_id, "name": body.name, "role": body.role, "token": token}
 
     @api.delete("/tokens/{token_id}", summary="Revoke a token (admins)")
-    def revoke_token(ctx: Ctx, who: Who, token_id: int) -> dict[str, Any]:
+    def revoke_token(ctx: Ctx, who: Who, token_id: RowId) -> dict[str, Any]:
         who.require(ADMINS)
         ctx.workbench.revoke_token(token_id)
         ctx.workbench.record(who, "revoke_token", str(token_id))
