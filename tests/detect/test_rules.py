@@ -304,7 +304,7 @@ HISTORY = {
         {TARGET: ["p1", "q1", "r1", "t1"]},
     ),
     # a logon to a colleague's PC and, the same day, attachments mailed home from one's own PC:
-    # no hit; mailed from the colleague's PC itself: a hit (also a second time, an act)
+    # no hit; mailed from the colleague's PC itself: a hit
     "other-pc-then-private-mail": (
         [
             _e("k1", "12:00:00", "logon", "logon", _day(-3), host="PC-2"),
