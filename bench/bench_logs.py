@@ -8,13 +8,17 @@ is the postfix lines with rsyslog's RFC 3339 stamps). EVTX, two figures:
 - evtx: the 9 sample .evtx files (5 to 2,261 records) in one call, as `molehunt ingest logs
   DIR` reads them, --repeat times, each into a fresh workspace (a file is ingested once per
   workspace). Tiny files: mostly the fixed cost per file.
+- squid-large: --large-lines lines of the Squid sample in one file (a day of a busy proxy's
+  access.log): the per-line rate once the fixed cost of a call (imports, the first DuckDB
+  write, about 0.3 s) is spread over a realistic file; `squid` at --lines is mostly that cost.
 - evtx-large: one large file, --evtx-copies copies of the 2,261-record Security sample's
   chunks with their record numbers moved on (an EVTX file is a header and self-contained
   64 KiB chunks, so the copy is a valid file of distinct records): the per-record rate.
 
 Usage:
 
-    python bench/bench_logs.py [--lines 300000] [--repeat 5] [--evtx-copies 20]
+    python bench/bench_logs.py [--lines 300000] [--large-lines 3000000] [--repeat 5]
+        [--evtx-copies 20]
 """
 
 from __future__ import annotations
@@ -206,11 +210,12 @@ def main() -> None:
     """Build the inputs and time each format."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lines", type=int, default=300_000)
+    parser.add_argument("--large-lines", type=int, default=3_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--evtx-copies", type=int, default=20)
     parser.add_argument(
         "--formats",
-        default="squid,zeek-smtp,zeek-http,postfix,postfix-iso,evtx,evtx-large",
+        default="squid,squid-large,zeek-smtp,zeek-http,postfix,postfix-iso,evtx,evtx-large",
         help="Comma-separated formats to time.",
     )
     args = parser.parse_args()
@@ -228,6 +233,10 @@ def main() -> None:
             path = Path(folder) / f"{name}.log"
             path.write_bytes(build(args.lines))
             run(name, path, log_format)
+        if "squid-large" in wanted:
+            path = Path(folder) / "squid-large.log"
+            path.write_bytes(squid_lines(args.large_lines))
+            run("squid-large", path, "squid")
         if "evtx-large" in wanted:
             sample = (
                 LOGS / "windows-evtx" / "security_logon-logoff_2016-2017_omerbenamram-evtx.evtx"
