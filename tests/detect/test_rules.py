@@ -52,15 +52,21 @@ def _e(
 
 
 def _mail(
-    event_id: str, clock: str, to: str, attachments: int = 0, day: date | None = None
+    event_id: str,
+    clock: str,
+    to: str,
+    attachments: int = 0,
+    day: date | None = None,
+    host: str = "PC-1",
 ) -> dict[str, Any]:
-    """A mail ALICE01 sends from PC-1 to `to` with `attachments` attachments."""
+    """A mail ALICE01 sends from `host` to `to` with `attachments` attachments."""
     return _e(
         event_id,
         clock,
         "email",
         "send",
         day,
+        host=host,
         object=to,
         sender="ALICE01@dtaa.com",
         attachment_count=attachments,
@@ -131,16 +137,7 @@ CASES = {
     "supervisor-pc-logon": [_e("l1", "20:30:00", "logon", "logon", host="PC-2")],
     "other-pc-then-private-mail": [
         _e("l1", "12:00:00", "logon", "logon", host="PC-2"),
-        _e(
-            "m1",
-            "12:10:00",
-            "email",
-            "send",
-            host="PC-2",
-            object="alice.smith77@gmail.com",
-            sender="ALICE01@dtaa.com",
-            attachment_count=2,
-        ),
+        _mail("m1", "12:10:00", "alice.smith77@gmail.com", 2, host="PC-2"),
     ],
     "mass-mail": [
         _e(
@@ -308,27 +305,9 @@ HISTORY = {
     "other-pc-then-private-mail": (
         [
             _e("k1", "12:00:00", "logon", "logon", _day(-3), host="PC-2"),
-            _e(
-                "n1",
-                "12:10:00",
-                "email",
-                "send",
-                _day(-3),
-                object="alice.smith77@gmail.com",
-                sender="ALICE01@dtaa.com",
-                attachment_count=2,
-            ),
+            _mail("n1", "12:10:00", "alice.smith77@gmail.com", 2, _day(-3)),
             _e("l1", "12:00:00", "logon", "logon", host="PC-2"),
-            _e(
-                "m1",
-                "12:10:00",
-                "email",
-                "send",
-                host="PC-2",
-                object="alice.smith77@gmail.com",
-                sender="ALICE01@dtaa.com",
-                attachment_count=2,
-            ),
+            _mail("m1", "12:10:00", "alice.smith77@gmail.com", 2, host="PC-2"),
         ],
         {TARGET: ["m1"]},
     ),
