@@ -33,6 +33,7 @@ TABLES = (
     "scores",
     "context_daily",
     "user_host_first",
+    "host_week",
 )
 
 

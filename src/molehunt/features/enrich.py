@@ -6,7 +6,7 @@ Every reference table is causal: what it says about day d depends only on data d
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from molehunt.features.catalog import load_domains, personal_email_domains
 from molehunt.store.database import Transaction
@@ -32,7 +32,7 @@ def refresh_reference_tables(connection: Transaction, since: date | None, until:
     )
     connection.execute(f"INSERT INTO domain_categories VALUES {rows}")
     _org_month(connection)
-    _pc_ownership(connection)
+    _pc_ownership(connection, since)
     connection.execute(
         "CREATE TABLE IF NOT EXISTS user_host_first "
         "(user VARCHAR, host VARCHAR, first_day DATE, PRIMARY KEY (user, host))"
@@ -75,40 +75,47 @@ def _org_month(connection: Transaction) -> None:
     )
 
 
-def _pc_ownership(connection: Transaction) -> None:
-    """Own PC per (week, user) and owner per (week, host) from logon-days of earlier weeks."""
+def _pc_ownership(connection: Transaction, since: date | None) -> None:
+    """Owner per (week, host): the person with most logon-days on it before the week.
+
+    Only the weeks from the one holding day `since` + 1 on are (re)computed; earlier weeks
+    keep the rows the runs that scored their days computed. A week's rows count every
+    logon-day before it that is stored now, late-arriving ones included, as a computation of
+    every week would.
+    """
+    tables = {row[0] for row in connection.execute("SELECT table_name FROM duckdb_tables()")}
+    fresh = since is None or "host_week" not in tables
+    first = "DATE '1900-01-01'" if fresh or since is None else _week_of(since + timedelta(days=1))
     connection.execute(
-        f"""CREATE OR REPLACE TABLE pc_usage AS
+        f"""CREATE OR REPLACE TEMP TABLE pc_usage AS
         WITH days AS (
             SELECT DISTINCT user, host, CAST(time AS DATE) AS day FROM events
             WHERE channel = 'logon' AND action = 'logon' AND host IS NOT NULL),
-        weekly AS (
-            SELECT user, host, CAST(date_trunc('week', day) AS DATE) AS week, count(*) AS n
-            FROM days GROUP BY ALL),
-        running AS (
-            SELECT user, host, week,
-                sum(n) OVER (PARTITION BY user, host ORDER BY week) AS total FROM weekly),
         weeks AS (
-            SELECT CAST(unnest(generate_series(min(week), max(week) + INTERVAL 7 DAY,
-                INTERVAL 7 DAY)) AS DATE) AS week FROM weekly),
-        pairs AS (SELECT DISTINCT user, host FROM weekly),
-        grid AS (SELECT weeks.week, pairs.user, pairs.host FROM weeks CROSS JOIN pairs)
-        SELECT grid.week, grid.user, grid.host, running.total
-        FROM grid ASOF JOIN running
-          ON running.user = grid.user AND running.host = grid.host AND grid.week > running.week
-        WHERE running.total >= {MIN_OWNER_LOGON_DAYS}"""
+            SELECT CAST(unnest(generate_series(
+                greatest(CAST(min(date_trunc('week', day)) AS DATE), {first}),
+                CAST(max(date_trunc('week', day)) AS DATE) + INTERVAL 7 DAY,
+                INTERVAL 7 DAY)) AS DATE) AS week FROM days)
+        SELECT weeks.week, days.user, days.host, count(*) AS total
+        FROM weeks JOIN days ON days.day < weeks.week
+        GROUP BY ALL HAVING count(*) >= {MIN_OWNER_LOGON_DAYS}"""
     )
-    connection.execute(
-        """CREATE OR REPLACE TABLE host_week AS
-        SELECT week, host, user AS owner FROM pc_usage
-        QUALIFY row_number() OVER (PARTITION BY week, host ORDER BY total DESC, user) = 1"""
+    owners = (
+        "SELECT week, host, user AS owner FROM pc_usage QUALIFY row_number() OVER "
+        "(PARTITION BY week, host ORDER BY total DESC, user) = 1"
     )
-    connection.execute(
-        """CREATE OR REPLACE TABLE pc_week AS
-        SELECT week, user, host FROM pc_usage
-        QUALIFY row_number() OVER (PARTITION BY week, user ORDER BY total DESC, host) = 1"""
-    )
+    if fresh:
+        connection.execute("DROP TABLE IF EXISTS pc_week")  # earlier versions' table, unused
+        connection.execute(f"CREATE OR REPLACE TABLE host_week AS {owners}")
+    else:
+        connection.execute(f"DELETE FROM host_week WHERE week >= {first}")
+        connection.execute(f"INSERT INTO host_week {owners}")
     connection.execute("DROP TABLE pc_usage")
+
+
+def _week_of(day: date) -> str:
+    """SQL literal of the Monday starting `day`'s week (DuckDB's `date_trunc('week', ...)`)."""
+    return f"DATE '{(day - timedelta(days=day.weekday())).isoformat()}'"
 
 
 def enriched_events_sql(low: date | None, high: date, user: str | None = None) -> str:

@@ -1,0 +1,89 @@
+"""PC ownership (`host_week`) computed one run at a time equals a computation of every week.
+
+What must hold for a user: a nightly detect recomputes only the weeks it scores, and the owner
+of a PC in those weeks still counts every logon-day stored before them, logons that arrived
+late (dated in weeks already scored) included; weeks already scored keep the owners their
+days were scored with.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+from molehunt.features.enrich import refresh_reference_tables
+from molehunt.store import Store
+from tests.context.conftest import add_events
+
+MONDAY = datetime.date(2010, 1, 4)
+
+
+def _logon(user: str, host: str, day: datetime.date) -> dict[str, Any]:
+    return {
+        "time": f"{day.isoformat()}T09:00:00",
+        "user": user,
+        "channel": "logon",
+        "action": "logon",
+        "host": host,
+    }
+
+
+def _days(first: int, count: int) -> list[datetime.date]:
+    return [MONDAY + datetime.timedelta(days=first + n) for n in range(count)]
+
+
+# Week 1: AAA on PC-1 four days; week 2: BBB on PC-1 five days; week 3 and 4: a logon each.
+ON_TIME = (
+    [_logon("AAA0001", "PC-1", d) for d in _days(0, 4)]
+    + [_logon("BBB0002", "PC-1", d) for d in _days(7, 5)]
+    + [_logon("AAA0001", "PC-2", d) for d in _days(14, 1)]
+)
+# Arriving after week 3 was scored: AAA's week-2 logons on PC-1 (3 days), BBB's week-1 ones
+# (5 days), and week 4's first logon.
+LATE = (
+    [_logon("AAA0001", "PC-1", d) for d in _days(8, 3)]
+    + [_logon("BBB0002", "PC-1", d) for d in _days(0, 5)]
+    + [_logon("AAA0001", "PC-2", d) for d in _days(21, 1)]
+)
+
+
+def _refresh(store: Store, since: datetime.date | None, until: datetime.date) -> None:
+    with store.transaction() as connection:
+        refresh_reference_tables(connection, since, until)
+
+
+def _owners(store: Store) -> dict[tuple[datetime.date, str], str]:
+    rows = store.query("SELECT week, host, owner FROM host_week")
+    return {(week, host): owner for week, host, owner in rows}
+
+
+def test_pc_owners_of_new_weeks_count_late_logons_and_earlier_weeks_keep_theirs(
+    tmp_path: Path,
+) -> None:
+    week = {n: MONDAY + datetime.timedelta(days=7 * (n - 1)) for n in range(1, 6)}
+    with Store.open(tmp_path / "nightly") as nightly, Store.open(tmp_path / "whole") as whole:
+        add_events(nightly, tmp_path / "on-time", ON_TIME)
+        _refresh(nightly, None, week[3])
+        before = _owners(nightly)
+        # Week 2: AAA's 4 days of week 1; week 3: BBB's 5 days of week 2 outweigh AAA's 4.
+        assert before[(week[2], "PC-1")] == "AAA0001"
+        assert before[(week[3], "PC-1")] == "BBB0002"
+
+        add_events(nightly, tmp_path / "late", LATE, name="late")
+        _refresh(nightly, week[3], week[4])
+        after = _owners(nightly)
+
+        add_events(whole, tmp_path / "all", ON_TIME + LATE)
+        _refresh(whole, None, week[4])
+        every_week = _owners(whole)
+
+    # Weeks from the one holding the first day computed on: as a computation of every week
+    # with everything stored now.
+    recomputed = {key: owner for key, owner in every_week.items() if key[0] >= week[3]}
+    assert {key: owner for key, owner in after.items() if key[0] >= week[3]} == recomputed
+    assert recomputed[(week[3], "PC-1")] == "BBB0002"  # 10 days (5 late) against AAA's 7
+    # Earlier weeks keep what their days were scored with; the late week-1 logons of BBB
+    # would make him week 2's owner.
+    assert after[(week[2], "PC-1")] == "AAA0001"
+    assert every_week[(week[2], "PC-1")] == "BBB0002"
