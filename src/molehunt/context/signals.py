@@ -309,6 +309,44 @@ def compute_context_daily(
     return int(added[0][0]) if added else 0
 
 
+def add_open_days(
+    connection: Transaction, since: datetime.date | None, until: datetime.date
+) -> int:
+    """Replace the `context_daily` rows after `since` with those of (since, until].
+
+    For a caller that rolls the transaction back (watch's intra-day evaluation): nothing else
+    is written, and the rows are those `compute_context_daily(until=until, since=since)`
+    computes, read as a day close reads them: earlier printing from `printed_compartments`
+    when it is complete through `since` (every print event ever otherwise), and the labels of
+    the period's events only. Labels must be current after `since` (`label_events`).
+
+    Args:
+        connection: An open transaction.
+        since: Last day whose rows are kept (None: every row is replaced).
+        until: Last day to compute.
+
+    Returns:
+        The number of user-day rows written.
+    """
+    connection.execute(
+        "DELETE FROM context_daily WHERE day > ?", [since or datetime.date(1900, 1, 1)]
+    )
+    printed = False
+    labels = "event_labels"
+    if since is not None:
+        known = connection.execute("SELECT value FROM meta WHERE key = 'printed_through'")
+        printed = bool(known) and str(known[0][0]) >= since.isoformat()
+        for statement in _PERIOD_LABELS:
+            connection.execute(statement.format(since=_date(since), until=_date(until)))
+        labels = "period_labels"
+    added = connection.execute(
+        "INSERT INTO context_daily "
+        + context_daily_sql(until, since, printed_before=printed, labels=labels)
+    )
+    connection.execute("DROP TABLE IF EXISTS period_labels")
+    return int(added[0][0]) if added else 0
+
+
 def _printed_through(connection: Transaction, since: datetime.date | None, rebuild: bool) -> None:
     """Make `printed_compartments` hold exactly the pairs first printed on or before `since`.
 

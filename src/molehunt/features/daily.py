@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
 from molehunt.features.catalog import (
@@ -129,7 +130,31 @@ def deviation_sql(x: str) -> str:
     )
 
 
-def derived_features_sql(since: date | None, until: date, context: bool) -> str:
+def derived_feature_columns() -> list[str]:
+    """Return the output columns of `derived_features_sql`, in order.
+
+    Returns:
+        `user`, `day`, `peer_group`, `prior_days`, `peer_count`, then per feature the
+        feature and its derived columns, then the context columns.
+    """
+    names = ["user", "day", "peer_group", "prior_days", "peer_count"]
+    for f in load_features():
+        x = f.name
+        names.append(x)
+        if f.baseline:
+            names += [f"own_mean_{x}", f"z_own_{x}", f"peer_mean_{x}", f"z_peer_{x}"]
+        if f.deviation:
+            names.append(f"dev_{x}")
+        if f.trend:
+            names += [f"recent_{x}", f"trend_mean_{x}", f"z_trend_{x}"]
+        if f.first:
+            names.append(f"first_{x}")
+    return names + list(CONTEXT_COLUMNS)
+
+
+def derived_features_sql(
+    since: date | None, until: date, context: bool, columns: Collection[str] | None = None
+) -> str:
     """Return the query of derived features for days (since, until] over all past raw rows.
 
     Own baselines use the previous `BASELINE_DAYS` active days only (never the day itself);
@@ -142,54 +167,87 @@ def derived_features_sql(since: date | None, until: date, context: bool) -> str:
         until: Last day to compute.
         context: Whether `context_daily` is joined (else context columns are 0); context
             columns are stored as DOUBLE (booleans as 0/1) so rules compare them alike.
+        columns: Compute only these output columns (with `user`, `day`, `peer_group`,
+            `prior_days` and `peer_count`), and only the windows they read: for a caller that
+            needs a few features soon (watch's intra-day rules), inserting `BY NAME`. Each
+            column is computed exactly as in the full query. None: every column (the query
+            `compute_features` runs).
 
     Returns:
         SQL text.
+
+    Raises:
+        ValueError: A column in `columns` is not an output of the query.
     """
     features = load_features()
+    if columns is not None:
+        unknown = sorted(set(columns) - set(derived_feature_columns()))
+        if unknown:
+            raise ValueError(f"not a derived feature column: {', '.join(unknown)}")
+
+    def wanted(*names: str) -> bool:
+        return columns is None or any(name in columns for name in names)
+
     windows: list[str] = []
     history: list[str] = ["count(*) AS earlier"]
     peers: list[str] = ["count(*) OVER peers AS peer_count"]
     outputs: list[str] = ["peer_count"]
+    # With `columns`, each piece is kept when an output that reads it is wanted (`wanted`);
+    # without, every piece is kept, in the same order: the full query is unchanged.
     for f in features:
         x = f.name
-        if x == "new_hosts":
+        dev = (f"dev_{x}",) if f.deviation else ()
+        if wanted(x) and x == "new_hosts":
             outputs.append(f"CASE WHEN prior_days >= {WARM_UP_DAYS} THEN {x} ELSE 0 END AS {x}")
-        else:
+        elif wanted(x):
             outputs.append(x)
         if f.baseline:
-            windows += [
-                f"avg({x}) OVER own AS own_mean_{x}",
-                f"var_pop({x}) OVER own AS own_var_{x}",
-            ]
-            peers += [
-                f"avg({x}) OVER peers AS peer_mean_{x}",
-                f"var_pop({x}) OVER peers AS peer_var_{x}",
-            ]
-            outputs += [
-                f"own_mean_{x}",
-                f"CASE WHEN prior_days >= {WARM_UP_DAYS} THEN ({x} - own_mean_{x}) / "
-                f"sqrt(coalesce(own_var_{x}, 0) + own_mean_{x} + 1) END AS z_own_{x}",
-                f"peer_mean_{x}",
-                f"({x} - peer_mean_{x}) / sqrt(coalesce(peer_var_{x}, 0) + peer_mean_{x} + 1)"
-                f" AS z_peer_{x}",
-            ]
-        if f.deviation:
+            if wanted(f"own_mean_{x}", f"z_own_{x}", *dev):
+                windows.append(f"avg({x}) OVER own AS own_mean_{x}")
+            if wanted(f"z_own_{x}", *dev):
+                windows.append(f"var_pop({x}) OVER own AS own_var_{x}")
+            if wanted(f"peer_mean_{x}", f"z_peer_{x}", *dev):
+                peers.append(f"avg({x}) OVER peers AS peer_mean_{x}")
+            if wanted(f"z_peer_{x}"):
+                peers.append(f"var_pop({x}) OVER peers AS peer_var_{x}")
+            for name, sql in (
+                (f"own_mean_{x}", f"own_mean_{x}"),
+                (
+                    f"z_own_{x}",
+                    f"CASE WHEN prior_days >= {WARM_UP_DAYS} THEN ({x} - own_mean_{x}) / "
+                    f"sqrt(coalesce(own_var_{x}, 0) + own_mean_{x} + 1) END AS z_own_{x}",
+                ),
+                (f"peer_mean_{x}", f"peer_mean_{x}"),
+                (
+                    f"z_peer_{x}",
+                    f"({x} - peer_mean_{x}) / sqrt(coalesce(peer_var_{x}, 0) + peer_mean_{x} + 1)"
+                    f" AS z_peer_{x}",
+                ),
+            ):
+                if wanted(name):
+                    outputs.append(sql)
+        if f.deviation and wanted(f"dev_{x}"):
             outputs.append(deviation_sql(x))
         if f.trend:
-            windows += [
-                f"sum({x}) OVER trend_recent AS recent_{x}",
-                f"avg({x}) OVER trend_base AS trend_mean_{x}",
-                f"var_pop({x}) OVER trend_base AS trend_var_{x}",
-            ]
-            outputs += [
-                f"recent_{x}",
-                f"trend_mean_{x}",
-                f"CASE WHEN prior_days >= {TREND_DAYS + WARM_UP_DAYS} THEN (recent_{x} - "
-                f"{TREND_DAYS} * trend_mean_{x}) / sqrt({TREND_DAYS} * coalesce(trend_var_{x}, 0)"
-                f" + trend_mean_{x} + 1) END AS z_trend_{x}",
-            ]
-        if f.first:
+            if wanted(f"recent_{x}", f"z_trend_{x}"):
+                windows.append(f"sum({x}) OVER trend_recent AS recent_{x}")
+            if wanted(f"trend_mean_{x}", f"z_trend_{x}"):
+                windows.append(f"avg({x}) OVER trend_base AS trend_mean_{x}")
+            if wanted(f"z_trend_{x}"):
+                windows.append(f"var_pop({x}) OVER trend_base AS trend_var_{x}")
+            for name, sql in (
+                (f"recent_{x}", f"recent_{x}"),
+                (f"trend_mean_{x}", f"trend_mean_{x}"),
+                (
+                    f"z_trend_{x}",
+                    f"CASE WHEN prior_days >= {TREND_DAYS + WARM_UP_DAYS} THEN (recent_{x} - "
+                    f"{TREND_DAYS} * trend_mean_{x}) / sqrt({TREND_DAYS} * "
+                    f"coalesce(trend_var_{x}, 0) + trend_mean_{x} + 1) END AS z_trend_{x}",
+                ),
+            ):
+                if wanted(name):
+                    outputs.append(sql)
+        if f.first and wanted(f"first_{x}"):
             history.append(f"max({x}) AS ever_{x}")
             windows.append(
                 f"greatest(coalesce(max({x}) OVER past, 0), coalesce(h.ever_{x}, 0)) AS ever_{x}"
@@ -201,10 +259,14 @@ def derived_features_sql(since: date | None, until: date, context: bool) -> str:
     for name, sql_type in CONTEXT_COLUMNS.items():
         source = f"CAST(c.{name} AS INTEGER)" if sql_type == "BOOLEAN" else f"c.{name}"
         value = f"coalesce({source}, 0)::DOUBLE" if context else "0.0::DOUBLE"
-        outputs.append(f"{value} AS {name}")
+        if wanted(name):
+            outputs.append(f"{value} AS {name}")
     context_join = (
-        "LEFT JOIN context_daily c ON c.user = p.user AND c.day = p.day" if context else ""
+        "LEFT JOIN context_daily c ON c.user = p.user AND c.day = p.day"
+        if context and wanted(*CONTEXT_COLUMNS)
+        else ""
     )
+    prior = "AS prior_days" + (",\n            " + ", ".join(windows) if windows else "")
     # Only the new days and each person's last BASELINE_DAYS + TREND_DAYS earlier rows enter
     # the windows;
     # what the windows need from further back (how many active days, whether a behaviour was
@@ -223,8 +285,7 @@ def derived_features_sql(since: date | None, until: date, context: bool) -> str:
     w AS (
         SELECT r.*,
             count(*) OVER past
-                + greatest(coalesce(h.earlier, 0) - {BASELINE_DAYS + TREND_DAYS}, 0) AS prior_days,
-            {", ".join(windows)}
+                + greatest(coalesce(h.earlier, 0) - {BASELINE_DAYS + TREND_DAYS}, 0) {prior}
         FROM recent r LEFT JOIN h ON h.user = r.user
         WINDOW past AS (PARTITION BY r.user ORDER BY r.day
                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),

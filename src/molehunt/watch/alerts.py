@@ -24,10 +24,10 @@ from typing import Any
 import pyarrow as pa
 
 from molehunt.context.labels import label_events
-from molehunt.context.signals import context_daily_sql
+from molehunt.context.signals import add_open_days
 from molehunt.detect.compiler import compile_rules
 from molehunt.detect.rule import Rule
-from molehunt.features.catalog import load_features
+from molehunt.features.catalog import CONTEXT_COLUMNS, load_features
 from molehunt.features.daily import compute_features, derived_features_sql, has_context
 from molehunt.features.enrich import enriched_events_sql
 from molehunt.store import Store
@@ -139,6 +139,8 @@ def open_day_hits(
     until: date,
     users: Collection[str] | None = None,
     staged: bool = False,
+    *,
+    all_features: bool = False,
 ) -> list[tuple[str, date, str]]:
     """Return (user, day, rule_id) of the rules' hits on the open days (since, until].
 
@@ -151,6 +153,8 @@ def open_day_hits(
             peer statistics then compare them with each other only. None: everyone.
         staged: Also read the staged (parsed, not yet committed) events; the caller commits
             first when `reads_staged()` is false.
+        all_features: Compute every feature of the open days, not only those the rules read
+            (and what these are derived from); the hits are the same (for tests).
 
     Returns:
         The hits, as the rules' compiled SQL finds them on the partial days.
@@ -159,14 +163,17 @@ def open_day_hits(
     if not chosen or (users is not None and not users):
         return []
     hits: list[tuple[str, date, str]] = []
-    context = _has_context_records(store)
+    columns = None if all_features else read_columns(chosen)
+    context = _has_context_records(store) and (
+        columns is None or not columns.isdisjoint(CONTEXT_COLUMNS)
+    )
     if context:
         label_events(store, since)  # the open days' labels, as the day close will recompute
     if users is not None:
         store.register(_USERS, pa.table({"user": pa.array(sorted(users), pa.string())}))
     try:
         with store.transaction() as connection:
-            _partial_features(connection, since, until, context, users is not None, staged)
+            _partial_features(connection, since, until, context, users is not None, staged, columns)
             rows = connection.execute(
                 f"SELECT user, day, rule_id FROM ({compile_rules(chosen, since, until)})"
             )
@@ -199,8 +206,12 @@ def _partial_features(
     context: bool,
     only_users: bool,
     staged: bool,
+    columns: set[str] | None = None,
 ) -> None:
     """Add the open days' rows to `features_raw` and `features` (inside a rolled-back tx).
+
+    With `columns`, only those feature columns (and the raw features and windows they are
+    derived from) are computed; the other columns of the open days' rows are NULL.
 
     The feature SQL reads the open days' events from a temporary view (the committed events
     plus, with `staged`, the staged ones; with `only_users`, the listed people's only) and
@@ -209,14 +220,13 @@ def _partial_features(
     real tables (the caller then commits before evaluating: `reads_staged()`).
     """
     if context:
-        connection.execute("DELETE FROM context_daily WHERE day > ?", [since or date(1900, 1, 1)])
-        connection.execute(f"INSERT INTO context_daily {context_daily_sql(until, since)}")
+        add_open_days(connection, since, until)  # as the day close will compute them
     tables = {row[0] for row in connection.execute("SELECT table_name FROM duckdb_tables()")}
     if since is None or not set(_REFERENCE_TABLES) <= tables:
         compute_features(connection, since, until)  # nothing closed yet: the full path
         return
     events_sql = enriched_events_sql(since, until)
-    derived = derived_features_sql(since, until, has_context(connection))
+    derived = derived_features_sql(since, until, has_context(connection), columns)
     raw_table = "features_raw"
     if _EVENTS_FROM in events_sql and _RAW_FROM in derived:
         chosen = f"user IN (SELECT user FROM {_USERS})" if only_users else "true"
@@ -230,16 +240,52 @@ def _partial_features(
         events_sql = events_sql.replace(_EVENTS_FROM, "FROM molehunt_watch_events e")
         derived = derived.replace(_RAW_FROM, "FROM molehunt_watch_raw")
         raw_table = "molehunt_watch_raw"
-    aggregates = ",\n        ".join(f.aggregate_sql() for f in load_features())
+    features = load_features()
+    if columns is not None:
+        # At least one aggregate: the raw rows are also what says which user-days exist.
+        features = tuple(f for f in features if _reads(columns, f.name)) or features[:1]
+    aggregates = ",\n        ".join(f.aggregate_sql() for f in features)
+    by_name = "" if columns is None else " BY NAME"
     connection.execute(
-        f"""INSERT INTO {raw_table}
+        f"""INSERT INTO {raw_table}{by_name}
         SELECT r.user, r.day, coalesce(o.peer_group, 'unknown') AS peer_group,
             r.* EXCLUDE (user, day)
         FROM (SELECT user, day, {aggregates}
               FROM ({events_sql}) enriched GROUP BY user, day) r
         LEFT JOIN org_month o ON o.month = strftime(r.day, '%Y-%m') AND o.user_id = r.user"""
     )
-    connection.execute(f"INSERT INTO features {derived}")
+    connection.execute(f"INSERT INTO features{by_name} {derived}")
+
+
+# The derived columns of a feature x are x and these prefixes + x (features/daily.py).
+_DERIVED_PREFIXES = (
+    "own_mean_",
+    "z_own_",
+    "peer_mean_",
+    "z_peer_",
+    "dev_",
+    "recent_",
+    "trend_mean_",
+    "z_trend_",
+    "first_",
+)
+
+
+def read_columns(rules: Iterable[Rule]) -> set[str]:
+    """Return the feature columns the rules' conditions read.
+
+    Args:
+        rules: The rules.
+
+    Returns:
+        Column names of the `features` table.
+    """
+    return {condition.feature for rule in rules for condition in rule.conditions}
+
+
+def _reads(columns: set[str], feature: str) -> bool:
+    """Tell whether any of `columns` is the raw feature or derived from it."""
+    return feature in columns or any(prefix + feature in columns for prefix in _DERIVED_PREFIXES)
 
 
 def _has_context_records(store: Store) -> bool:
