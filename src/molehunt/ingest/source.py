@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+import numpy as np
 import pyarrow as pa
 
 from molehunt.errors import IngestError
+from molehunt.ingest.arrays import numbers, strings
 from molehunt.ingest.csv_chunk import LineReject, line_texts
 from molehunt.ingest.reader import (
     PREFIX_BYTES,
@@ -551,7 +553,7 @@ def _write_together(
     tables = []
     for pending in members:
         assert pending.table is not None
-        column = pa.array([pending.opened.source_id] * pending.table.num_rows, pa.int32())
+        column = numbers(np.full(pending.table.num_rows, pending.opened.source_id), "int32")
         tables.append(pending.table.append_column(_SOURCE_COLUMN, column))
     table = pa.concat_tables(tables, promote_options="permissive")
     lines = {}
@@ -761,11 +763,11 @@ def _insert_all_rejects(
     every = [reject for *_, rejects in files for reject in rejects]
     table = pa.table(
         {
-            "source_id": pa.array(source_ids, pa.int32()),
-            "path": pa.array(paths, pa.string()),
-            "line": pa.array([r.line for r in every], pa.int64()),
-            "reason": pa.array(reasons, pa.string()),
-            "raw": pa.array([r.raw for r in every], pa.string()),
+            "source_id": numbers(source_ids, "int32"),
+            "path": strings(paths),
+            "line": numbers([r.line for r in every]),
+            "reason": strings(reasons),
+            "raw": strings([r.raw for r in every]),
         }
     )
     store.register(_REJECT_TABLE, table)

@@ -493,24 +493,17 @@ class Store:
             source id -> rows written (sources without rows have no batch and are absent).
         """
         stage = self.root / EVENTS_DIR / f".stage-{uuid.uuid4().hex}"
-        connection.execute(
+        # RETURN_STATS: each file written with its row count (no second read of the files).
+        written_files = connection.execute(
             f'COPY (SELECT *, "source_id" AS "_part" FROM ({select_sql})) '
-            f"TO {_sql_string(str(stage))} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_part))"
+            f"TO {_sql_string(str(stage))} "
+            "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_part), RETURN_STATS true)"
         )
-        files = sorted(
-            (int(folder.name.removeprefix("_part=")), path)
-            for folder in (stage.iterdir() if stage.exists() else ())
-            for path in sorted(folder.glob("*.parquet"))
-        )
+        rows_of = {Path(str(row[0])): int(row[1]) for row in written_files if int(row[1])}
+        files = sorted((int(path.parent.name.removeprefix("_part=")), path) for path in rows_of)
         if not files:
             shutil.rmtree(stage, ignore_errors=True)
             return {}
-        listing = ", ".join(_sql_string(str(path)) for _, path in files)
-        counted = connection.execute(
-            f"SELECT filename, count(*) FROM read_parquet([{listing}], filename = true) "
-            "GROUP BY filename"
-        )
-        rows_of = {str(name): int(count) for name, count in counted}
         batch_id = int(
             connection.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches")[0][0]
         )
@@ -519,7 +512,7 @@ class Store:
         for source_id, path in files:
             final = f"{EVENTS_DIR}/batch-{batch_id:08d}-{uuid.uuid4().hex[:8]}.parquet"
             os.replace(path, self.root / final)
-            rows = rows_of[str(path)]
+            rows = rows_of[path]
             first_line, last_line = lines[source_id]
             values += [batch_id, source_id, final, first_line, last_line, rows]
             written[source_id] = written.get(source_id, 0) + rows

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from molehunt.ingest.arrays import numbers, strings
 from molehunt.ingest.csv_chunk import LINE_COLUMN, LineReject
 from molehunt.ingest.jsonl import INPUT_FIELDS, JsonLinesPlan
 from molehunt.ingest.logs.fast import (
@@ -312,8 +313,8 @@ class LogPlan:
             for name, values in columns.items():
                 values.append(event.get(name))
             lines.append(number)
-        arrays = {name: pa.array(values, pa.string()) for name, values in columns.items()}
-        arrays[LINE_COLUMN] = pa.array(lines, pa.int64())
+        arrays = {name: strings(values) for name, values in columns.items()}
+        arrays[LINE_COLUMN] = numbers(lines)
         return pa.table(arrays).select([*INPUT_FIELDS, LINE_COLUMN, "_join"])
 
     def with_identities(self, identities: IdentityDirectory | None) -> LogPlan:

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from molehunt.ingest.arrays import FALSE, booleans, numbers, string_scalar, strings, to_numpy
 from molehunt.ingest.csv_chunk import LINE_COLUMN, LineReject
 from molehunt.ingest.jsonl import INPUT_FIELDS
 from molehunt.ingest.reader import Chunk
@@ -39,6 +40,11 @@ FastSplit = Callable[[Chunk], FastRows | None]
 """A format's vectorised split of a chunk, or None when only the exact path will do."""
 
 PRIVATE_COLUMNS = ("_account", "_ip", "_join")
+
+# String constants for compute calls (a Python str there goes through `pa.scalar`, whose
+# first call in a process imports pandas: `molehunt.ingest.arrays`).
+_DOT, _Z, _EMPTY = string_scalar("."), string_scalar("Z"), string_scalar("")
+_MINUS_ONE = numbers([-1], "int32")[0]
 
 
 def chunk_lines(chunk: Chunk) -> pa.Array | None:
@@ -66,9 +72,9 @@ def iso_seconds(seconds: pa.Array) -> pa.Array:
     A log has many lines per second: each distinct second is formatted once.
     """
     if seconds.null_count == 0 and len(seconds) > 64:
-        distinct, inverse = np.unique(seconds.to_numpy(zero_copy_only=False), return_inverse=True)
+        distinct, inverse = np.unique(to_numpy(seconds), return_inverse=True)
         if len(distinct) * 4 <= len(seconds):
-            return _iso_seconds(pa.array(distinct)).take(pa.array(inverse.ravel()))
+            return _iso_seconds(numbers(distinct)).take(numbers(inverse.ravel()))
     return _iso_seconds(seconds)
 
 
@@ -101,7 +107,7 @@ def join_table(joins: list[tuple[int, str, str]]) -> pa.Table:
     """(line, key, value) joins as a table with JOIN_SCHEMA."""
     lines, keys, values = zip(*joins, strict=True) if joins else ((), (), ())
     return pa.table(
-        [pa.array(lines, pa.int64()), pa.array(keys, pa.string()), pa.array(values, pa.string())],
+        [numbers(lines), strings(keys), strings(values)],
         schema=JOIN_SCHEMA,
     )
 
@@ -119,9 +125,9 @@ def windowed_joins(table: pa.Table, joins: pa.Table, window: int) -> tuple[np.nd
     row_code, rows = _codes(keys, unique)
     join_code, joined = _codes(joins.column("key"), unique)
     if len(rows) == 0 or len(joined) == 0:
-        return np.empty(0, np.int64), pa.array([], pa.string())
-    lines = table.column(LINE_COLUMN).to_numpy()
-    join_lines = joins.column(LINE_COLUMN).to_numpy()
+        return np.empty(0, np.int64), strings([])
+    lines = to_numpy(table.column(LINE_COLUMN))
+    join_lines = to_numpy(joins.column(LINE_COLUMN))
     # One sortable number per (key, line): rows and joined lines of a key are then a range.
     span = int(max(lines.max(), join_lines.max())) + window + 2
     row_keys = row_code[rows].astype(np.int64) * span + lines[rows]
@@ -136,14 +142,14 @@ def windowed_joins(table: pa.Table, joins: pa.Table, window: int) -> tuple[np.nd
     pair_row = rows[starts + np.arange(int(counts.sum()))]
     order = np.lexsort((join_lines[pair_join], pair_row))
     values = joins.column("value").combine_chunks()
-    return pair_row[order], values.take(pa.array(pair_join[order]))
+    return pair_row[order], values.take(numbers(pair_join[order]))
 
 
 def _codes(keys: pa.Array | pa.ChunkedArray, unique: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(each key's index in `unique`, -1 if none; the positions of the keys found)."""
     code = pc.index_in(keys, unique)
-    found = np.flatnonzero(pc.is_valid(code).to_numpy(zero_copy_only=False))
-    return pc.fill_null(code, -1).to_numpy(zero_copy_only=False), found
+    found = np.flatnonzero(to_numpy(pc.is_valid(code)))
+    return to_numpy(pc.fill_null(code, _MINUS_ONE)), found
 
 
 def apply_recipients(table: pa.Table, joins: pa.Table, window: int) -> pa.Table:
@@ -156,17 +162,17 @@ def apply_recipients(table: pa.Table, joins: pa.Table, window: int) -> pa.Table:
         return table
     # Each recipient once per row, at its first line (pairs are in row, line order).
     distinct = pc.unique(values)
-    value_code = pc.index_in(values, distinct).to_numpy().astype(np.int64)
+    value_code = to_numpy(pc.index_in(values, distinct)).astype(np.int64)
     _, first = np.unique(rows * len(distinct) + value_code, return_index=True)
     first.sort()
-    rows, values = rows[first], values.take(pa.array(first))
+    rows, values = rows[first], values.take(numbers(first))
     starts = np.flatnonzero(np.diff(rows, prepend=-1))
     offsets = np.append(starts, len(rows)).astype(np.int32)
-    lists = pa.ListArray.from_arrays(pa.array(offsets), values)
+    lists = pa.ListArray.from_arrays(numbers(offsets, "int32"), values)
     where = np.full(table.num_rows, -1, np.int64)
     where[rows[starts]] = np.arange(len(starts))
-    positions = pa.array(where, mask=where < 0)
-    recipients = pc.take(pc.binary_join(lists, ";"), positions)
+    positions = numbers(where, valid=where >= 0)
+    recipients = pc.take(pc.binary_join(lists, string_scalar(";")), positions)
     names = table.column_names
     for name in ("object", "recipients_to"):
         merged = pc.coalesce(recipients, table.column(name))
@@ -186,7 +192,7 @@ def apply_pages(table: pa.Table, joins: pa.Table, window: int) -> pa.Table:
         # Digits only (the parser's pattern); Python ints, so no width can overflow.
         pages[row] = str(int(pages[row] or "0") + int(value))
     names = table.column_names
-    column = pa.array(pages, pa.string())
+    column = strings(pages)
     return table.set_column(names.index("attachment_count"), "attachment_count", column)
 
 
@@ -208,7 +214,7 @@ def resolve_table(
             missing = pc.is_null(user)
             kept, skipped = table.filter(pc.invert(missing)), table.filter(missing)
         # Skipped lines are only counted by reason (`ingest_file`): no text is kept.
-        lines = skipped.column(LINE_COLUMN).to_numpy()
+        lines = to_numpy(skipped.column(LINE_COLUMN))
         skips = skip_counts(lines, np.ones(len(lines), dtype=bool), no_user)
         return kept.select([*INPUT_FIELDS, LINE_COLUMN, "_join"]), skips
     users: list[str | None] = []
@@ -238,8 +244,8 @@ def resolve_table(
             keep.append(True)
             users.append(found)
     resolved_table = (
-        table.set_column(INPUT_FIELDS.index("user"), "user", pa.array(users, pa.string()))
-        .filter(pa.array(keep, pa.bool_()))
+        table.set_column(INPUT_FIELDS.index("user"), "user", strings(users))
+        .filter(booleans(keep))
         .sort_by(LINE_COLUMN)  # a fast split may have put the unnamed rows last
     )
     skipped_rows = [
@@ -265,15 +271,15 @@ def skip_counts(
     if isinstance(mask, np.ndarray):
         chosen = mask
     else:
-        chosen = pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+        chosen = to_numpy(pc.fill_null(mask, FALSE))
     lines = numbers[chosen]
     if len(lines) == 0:
         return []
     if isinstance(reason, str):
         return [LineReject(int(lines[0]), reason, "", skipped=True, count=len(lines))]
-    reasons = reason.filter(pa.array(chosen))
+    reasons = reason.filter(booleans(chosen))
     distinct = pc.unique(reasons)
-    codes = pc.index_in(reasons, distinct).to_numpy(zero_copy_only=False)
+    codes = to_numpy(pc.index_in(reasons, distinct))
     counts = np.bincount(codes, minlength=len(distinct))
     _, first = np.unique(codes, return_index=True)  # lines are in order: the first is least
     return [
@@ -288,11 +294,12 @@ def epoch_strings(text: pa.Array) -> pa.Array:
     The same float arithmetic as `epoch_iso`, in numpy: parse, truncate, round the fraction
     to microseconds half to even.
     """
-    seconds = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+    floats = pc.cast(text, pa.float64())
+    seconds = floats.to_numpy(zero_copy_only=False) if floats.null_count else to_numpy(floats)
     whole = np.trunc(seconds).astype(np.int64)
     micros = np.round((seconds - whole) * 1_000_000).astype(np.int64)
     carry = micros == 1_000_000
     whole, micros = whole + carry, np.where(carry, 0, micros)
-    stamp = iso_seconds(pa.array(whole))
-    fraction = pc.utf8_lpad(pc.cast(pa.array(micros), pa.string()), 6, "0")
-    return pc.binary_join_element_wise(stamp, ".", fraction, "Z", "")
+    stamp = iso_seconds(numbers(whole))
+    fraction = pc.utf8_lpad(pc.cast(numbers(micros), pa.string()), 6, "0")
+    return pc.binary_join_element_wise(stamp, _DOT, fraction, _Z, _EMPTY)

@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from molehunt.ingest import arrays
 from molehunt.ingest.csv_chunk import LINE_COLUMN
 from molehunt.ingest.logs.common import (
     Event,
@@ -30,6 +31,13 @@ from molehunt.ingest.logs.fast import (
 from molehunt.ingest.reader import Chunk
 
 _UPLOAD_METHODS = {"POST", "PUT"}
+# Constants for compute calls: a Python value there goes through `pa.scalar`, whose first
+# call in a process imports pandas (`molehunt.ingest.arrays`).
+_UPLOADS = arrays.strings(sorted(_UPLOAD_METHODS))
+_DASH, _DOT, _EMPTY, _MILLIS_Z, _UPLOAD, _VISIT = (
+    arrays.string_scalar(text) for text in ("-", ".", "", "000Z", "upload", "visit")
+)
+_NULL = pa.nulls(1, pa.string())[0]
 _NO_USER = "no proxy user name (client address only)"
 
 
@@ -111,7 +119,7 @@ def split_squid_fast(chunk: Chunk) -> FastRows | None:
     rows = np.flatnonzero(clean)
 
     def field(name: str, at: np.ndarray) -> pa.Array:
-        return flat.take(pa.array(first[at] + _FIELDS.index(name)))
+        return flat.take(arrays.numbers(first[at] + _FIELDS.index(name)))
 
     user = field("user", rows)
     good = pc.and_(
@@ -123,37 +131,37 @@ def split_squid_fast(chunk: Chunk) -> FastRows | None:
             ),
         ),
         pc.or_(
-            pc.equal(user, "-"),
+            pc.equal(user, _DASH),
             pc.and_(
                 pc.match_substring_regex(user, _PLAIN_USER),
                 pc.invert(pc.match_substring_regex(user, _SPECIAL_USER)),
             ),
         ),
     )
-    good_rows = good.to_numpy(zero_copy_only=False)
-    named = pc.not_equal(user, "-").to_numpy(zero_copy_only=False)
+    good_rows = arrays.to_numpy(good)
+    named = arrays.to_numpy(pc.not_equal(user, _DASH))
     taken = np.concatenate([rows[good_rows & named], rows[good_rows & ~named]])
     count = len(taken)
     stamp = field("stamp", taken)
     seconds = iso_seconds(pc.cast(pc.utf8_slice_codeunits(stamp, 0, -4), pa.int64()))
     user = field("user", taken)
-    missing = pc.equal(user, "-")
-    account = pc.if_else(missing, pa.scalar(None, pa.string()), user)
+    missing = pc.equal(user, _DASH)
+    account = pc.if_else(missing, _NULL, user)
     method = field("method", taken)
-    upload = pc.is_in(pc.utf8_upper(method), pa.array(sorted(_UPLOAD_METHODS)))
+    upload = pc.is_in(pc.utf8_upper(method), _UPLOADS)
     client = field("client", taken)
     columns = {
         "user": pc.utf8_lower(account),
         "time": pc.binary_join_element_wise(
-            seconds, ".", pc.utf8_slice_codeunits(stamp, -3), "000Z", ""
+            seconds, _DOT, pc.utf8_slice_codeunits(stamp, -3), _MILLIS_Z, _EMPTY
         ),
         "host": client,
-        "channel": pa.array(["http"] * count, pa.string()),
-        "action": pc.if_else(upload, "upload", "visit"),
+        "channel": arrays.repeated("http", count),
+        "action": pc.if_else(upload, _UPLOAD, _VISIT),
         "object": field("url", taken),
         "size_bytes": field("size", taken),
         "content": field("code", taken),
-        LINE_COLUMN: pa.array(numbers[taken]),
+        LINE_COLUMN: arrays.numbers(numbers[taken]),
         "_account": account,
         "_ip": client,
     }
