@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from molehunt.detect.loader import active_rules
 from molehunt.score import run_detection
 from molehunt.store import Store
-from molehunt.watch import Notice, WatchConfig, Watcher, is_critical
+from molehunt.watch import Notice, WatchConfig, Watcher, follow, is_critical
+from molehunt.watch.watcher import CLOSE_DEFER_SECONDS
 from tests.watch.conftest import MemorySink, Release
 
 SCORES = (
@@ -37,6 +40,9 @@ def test_watch_day_by_day_closes_days_with_the_scores_of_batch_detect(
             for day in release.days[start : start + 3]:
                 release.append_day(tmp_path / "in", day)
             watcher.step()
+        # Three days a step is a backlog (over 1 MB a poll): the closes wait for a step that
+        # finds the inputs caught up, then close every completed day in one run.
+        watcher.step()
         assert watcher.stats.closed == release.days[:-1]  # the newest day stays open
         watcher.commit()  # what a stopped watch commits
         assert watcher.stats.read == watcher.stats.stored + watcher.stats.rejected
@@ -50,3 +56,69 @@ def test_watch_day_by_day_closes_days_with_the_scores_of_batch_detect(
     assert expected, "the planted insiders should fire a critical rule"
     assert alerted >= expected
     assert len(alerted) == len(sink.alerts), "an alert was raised twice"
+
+
+def test_watch_defers_closes_during_a_backlog_then_closes_the_days_in_one_run(
+    release: Release, batch_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = tmp_path / "ws"
+    release.context_into(workspace)
+    folder = tmp_path / "in"
+    inputs = release.empty_inputs(folder)
+    sink = MemorySink()
+    moment = [0.0]
+    with Store.open(workspace) as store:
+        watcher = Watcher(
+            store, inputs, [sink], WatchConfig(grace_seconds=0), clock=lambda: moment[0]
+        )
+        for day in release.days[:6]:  # a live feed: days close as they complete
+            release.append_day(folder, day)
+            watcher.step()
+        assert watcher.stats.closed == release.days[:5]
+        closes = watcher.stats.closes
+        # From now on every poll with new lines is a backlog (a replay of the rest).
+        monkeypatch.setattr(follow, "STAGE_LIMIT_BYTES", 1)
+        for start in range(6, len(release.days), 3):
+            for day in release.days[start : start + 3]:
+                release.append_day(folder, day)
+            watcher.step()
+            moment[0] += 0.5
+        assert watcher.stats.closed == release.days[:5], "no close while catching up"
+        assert watcher.stats.deferred > 0
+        before_close = {(a.user, a.day, a.rule_id) for a in sink.alerts}
+        watcher.step()  # nothing new: caught up
+        assert watcher.stats.closed == release.days[:-1]
+        assert watcher.stats.closes == closes + 1, "the completed days in one run"
+        watcher.commit()
+        run_detection(store)
+        scores = store.query(SCORES)
+    with Store.open(batch_workspace, read_only=True) as store:
+        assert scores == store.query(SCORES)
+    backlog_days = set(release.days[6:-1])
+    expected = {hit for hit in _critical_hits(batch_workspace) if hit[1] in backlog_days}
+    assert expected, "the planted insider should fire a critical rule in the backlog"
+    assert before_close >= expected, "the intra-day rules alert during the backlog"
+
+
+def test_watch_closes_during_a_long_backlog_after_close_defer_seconds(
+    release: Release, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = tmp_path / "ws"
+    release.context_into(workspace)
+    folder = tmp_path / "in"
+    inputs = release.empty_inputs(folder)
+    monkeypatch.setattr(follow, "STAGE_LIMIT_BYTES", 1)  # every poll is a backlog
+    moment = [0.0]
+    with Store.open(workspace) as store:
+        watcher = Watcher(
+            store, inputs, [MemorySink()], WatchConfig(grace_seconds=0), clock=lambda: moment[0]
+        )
+        release.append_day(folder, release.days[0])
+        watcher.step()
+        release.append_day(folder, release.days[1])
+        watcher.step()  # day 0 is complete: its close waits
+        assert watcher.stats.closed == []
+        moment[0] += CLOSE_DEFER_SECONDS
+        release.append_day(folder, release.days[2])
+        watcher.step()  # still a backlog, but the close waited long enough
+        assert watcher.stats.closed == release.days[:2]

@@ -120,6 +120,7 @@ class FollowedFile:
     done_line: int = 0  # last line committed
     staged_since: float | None = None  # when the oldest staged line was read
     missing_reported: bool = False
+    arrived: int = 0  # bytes there to read at the last poll (0 when the file was missing)
     reports: list[FileReport] = field(default_factory=list)
 
     @property
@@ -131,6 +132,11 @@ class FollowedFile:
     def staged_lines(self) -> int:
         """Lines read (and seen by the alert rules) but not yet committed."""
         return max(0, self.staged_line - self.done_line)
+
+    def catching_up(self, margin: int) -> bool:
+        """Tell whether the last poll found a backlog: at least `STAGE_LIMIT_BYTES` to read (a
+        burst, a replay, a restart), or more than `margin` bytes it did not read."""
+        return self.arrived >= STAGE_LIMIT_BYTES or self.behind(margin)
 
     def behind(self, margin: int) -> bool:
         """Tell whether more than `margin` bytes were there at the last poll but not read."""
@@ -166,6 +172,7 @@ class FollowedFile:
         try:
             stat = os.stat(self.path)
         except FileNotFoundError:
+            self.arrived = 0
             if not self.missing_reported:
                 self.missing_reported = True
                 notify(Notice(str(self.path), "missing", f"{self.path}: not there (yet); waiting"))
@@ -177,6 +184,7 @@ class FollowedFile:
         elif self.identity is not None and stat.st_size < max(self.done, self.staged_end):
             self._truncated(store, notify, stat.st_size)
         self.identity, self.size = identity, stat.st_size
+        self.arrived = max(0, stat.st_size - max(self.done, self.staged_end))
         has_new = stat.st_size > max(self.done, self.staged_end)
         if not has_new and not (commit and self.staged_bytes):
             return None, 0

@@ -3,10 +3,12 @@
 One step of the loop:
 
 1. every followed file is polled; its new whole lines go through the batch ingest;
-2. days that are complete are closed: `run_detection(until=day)` computes them exactly as a
-   batch `molehunt detect` would (the same incremental, causal code);
-3. when new events arrived, the critical rules run on the open days (`alerts.open_day_hits`)
-   and each new (user, day, rule) hit is sent to the sinks once, then recorded.
+2. when new events arrived, the critical rules run on the open days (`alerts.open_day_hits`)
+   and each new (user, day, rule) hit is sent to the sinks once, then recorded;
+3. days that are complete are closed: `run_detection(until=day)` computes them exactly as a
+   batch `molehunt detect` would (the same incremental, causal code). While the inputs are
+   being caught up (a backlog: a replay, a restart, a burst), closing waits until they are,
+   for at most `CLOSE_DEFER_SECONDS`, then closes every completed day in one run.
 
 Day close rule: day D is complete once an event dated after D has arrived and either every
 input that delivered events in this run has delivered one dated after D, or `grace_seconds`
@@ -17,6 +19,7 @@ and reported.
 
 from __future__ import annotations
 
+import importlib
 import json
 import threading
 import time
@@ -48,6 +51,9 @@ DEFAULT_POLL_SECONDS = 0.1
 DEFAULT_COMMIT_SECONDS = 30.0
 DEFAULT_COMMIT_BYTES = 16 * 1024 * 1024
 CATCH_UP_SECONDS = 1.0
+# During a backlog a day close (a `run_detection`, with a fixed cost of its own) waits until
+# the inputs are caught up, or this long, and then closes every day completed meanwhile.
+CLOSE_DEFER_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,8 @@ class WatchStats:
         evaluations: Intra-day rule runs.
         evaluation_seconds: Their total wall time.
         evaluation_cpu_seconds: Their total CPU time (all of this process's threads).
+        closes: Day-close runs (`run_detection`); one may close several days.
+        deferred: Steps in which a due close waited for the inputs to be caught up.
     """
 
     read: int = 0
@@ -101,6 +109,17 @@ class WatchStats:
     evaluations: int = 0
     evaluation_seconds: float = 0.0
     evaluation_cpu_seconds: float = 0.0
+    closes: int = 0
+    deferred: int = 0
+
+
+def _warm_model_imports() -> None:
+    """Import scikit-learn's forests now, in a thread of their own: a day close needs them
+    (to fit, or to load a kept model), and importing them takes seconds of one CPU."""
+    try:
+        importlib.import_module("sklearn.ensemble")
+    except Exception:  # the close itself reports a broken install, with its error
+        return
 
 
 class Watcher:
@@ -155,6 +174,11 @@ class Watcher:
             self.pending = True
         self.idle_since = clock()
         self.evaluated = clock()  # when the rules last ran on the open days
+        self.close_due: float | None = None  # since when a close waits for a backlog
+        # Off the critical path: the first day close would otherwise import scikit-learn.
+        self.warming = threading.Thread(target=_warm_model_imports, name="molehunt-warm")
+        self.warming.daemon = True
+        self.warming.start()
 
     def last_closed(self) -> date | None:
         """Return the last day detection computed (None: none yet)."""
@@ -199,12 +223,13 @@ class Watcher:
         read = committed or bool(staged)
         if read:
             self.idle_since = self.clock()
-        self._close_complete_days()
         # While a backlog is read, the rules run at most every CATCH_UP_SECONDS: the alerts of
         # a backlog cannot be on time anyway, and a run per poll would slow the catch-up.
-        behind = any(f.behind(self.config.commit_bytes) for f in self.files)
-        if self.pending and (not behind or self.clock() - self.evaluated >= CATCH_UP_SECONDS):
+        # They run before a close, so that a close does not delay the alerts of this poll.
+        backlog = any(f.catching_up(self.config.commit_bytes) for f in self.files)
+        if self.pending and (not backlog or self.clock() - self.evaluated >= CATCH_UP_SECONDS):
             self._evaluate_open_days()
+        self._close_complete_days(defer=backlog)
         return read
 
     def _poll(self, force: bool = False) -> tuple[bool, list[tuple[int, int]]]:
@@ -340,12 +365,23 @@ class Watcher:
                 return day if closed is None or day > closed else None
         return None
 
-    def _close_complete_days(self) -> None:
+    def _close_complete_days(self, defer: bool = False) -> None:
+        """Close the completed days (with `defer`, not yet, unless waited long enough)."""
         until = self._closable_until()
         if until is None:
+            self.close_due = None
             return
+        if defer:
+            if self.close_due is None:
+                self.close_due = self.clock()
+            if self.clock() - self.close_due < CLOSE_DEFER_SECONDS:
+                self.stats.deferred += 1
+                return
+        self.close_due = None
         self.commit()  # the day's staged lines become batches before detection reads them
+        self.warming.join()  # never two threads importing the same modules
         summary = run_detection(self.store, until=until, rule_paths=self.config.rule_paths)
+        self.stats.closes += 1
         if summary.first_day is None:
             return
         day = summary.first_day
