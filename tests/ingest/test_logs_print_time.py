@@ -102,6 +102,8 @@ def test_postfix_year_rolls_over_from_the_file_date_and_zone_applies(
     assert got.notes == (
         "syslog times (no zone, no year) read as America/New_York; a time without a year takes "
         "the year of the file's date 2025-01-01 (one after that date: the year before)",
+        "3 messages still open at the end of the file (no 'removed' line yet) stored with the "
+        "recipients seen so far",
     )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import datetime
+import functools
 import json
 import re
 from collections import deque
@@ -24,6 +26,7 @@ from molehunt.ingest.logs.cups import cups_parser
 from molehunt.ingest.logs.directory import IdentityDirectory
 from molehunt.ingest.logs.evtx import MAGIC, evtx_chunks, parse_evtx_line
 from molehunt.ingest.logs.exchange import exchange_parser, fields_from_header
+from molehunt.ingest.logs.messages import OpenMessages
 from molehunt.ingest.logs.ocsf import (
     is_json_array,
     is_ocsf,
@@ -178,8 +181,29 @@ def plan_for(
         return plan, _pipelined
     if log_format == "postfix":
         clock = LocalClock.for_file(path, timezone)
-        plan = LogPlan("postfix", postfix_parser(clock), "email", fast=postfix_fast(clock))
-        return plan, _with_following
+        messages = OpenMessages()
+        plan = LogPlan(
+            "postfix", postfix_parser(clock), "email", fast=postfix_fast(clock), messages=messages
+        )
+        messages.plan = plan
+
+        def postfix_chunks(path: Path, start: int, first_line: int) -> Iterator[Chunk]:
+            # Messages stay open until their `removed` line: a resumed ingest first reads
+            # the file before its resume point again (nothing stored) to know which were
+            # open there. `messages.plan` is the plan this file is split with.
+            messages.reset()
+            if start > 0:
+                for chunk in read_chunks(path, start=0, chunk_bytes=_FAST_CHUNK_BYTES):
+                    if chunk.start >= start:
+                        break
+                    if chunk.end > start:  # `start` is a line start
+                        cut = chunk.data[: start - chunk.start]
+                        chunk = Chunk(cut, chunk.first_line, chunk.start, False)
+                    (messages.plan or plan).replay(chunk)
+                messages.forget_stored()
+            return _last_marked(_pipelined(path, start, first_line))
+
+        return plan, postfix_chunks
     if log_format == "cups":
         clock = LocalClock.for_file(path, timezone)
         return LogPlan("cups", cups_parser(clock), channel="print"), _with_following
@@ -190,6 +214,18 @@ def _pipelined(path: Path, start: int, first_line: int) -> Iterator[Chunk]:
     # Vectorised formats split a chunk about as fast as DuckDB stores one: smaller chunks
     # let the two overlap (the prefetch thread splits the next while this one is written).
     return read_chunks(path, start=start, first_line=first_line, chunk_bytes=_FAST_CHUNK_BYTES)
+
+
+def _last_marked(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+    """The chunks, the final one marked `is_last` even when the file ends with a newline
+    (`read_chunks` then ends without one so marked): open messages are stored there."""
+    previous = next(chunks, None)
+    for chunk in chunks:
+        assert previous is not None
+        yield previous
+        previous = chunk
+    if previous is not None:
+        yield previous if previous.is_last else dataclasses.replace(previous, is_last=True)
 
 
 def _with_following(path: Path, start: int, first_line: int) -> Iterator[Chunk]:
@@ -273,18 +309,63 @@ def ingest_logs(
     def jobs() -> Iterator[FileJob]:
         for path, found in work:
             plan, chunks = plan_for(path, found, timezone)
-            yield FileJob(path, plan.with_identities(directory), chunks)
+            plan = plan.with_identities(directory)
+            if plan.messages is not None:
+                plan.messages.plan = plan
+                plan.messages.stored_lines = functools.partial(_stored_messages, store)
+            plans.append(plan)
+            yield FileJob(path, plan, chunks)
+
+    plans: list[LogPlan] = []
 
     # Small files (most EVTX exports) commit several to a transaction; the ledger records
     # the new batches once, before this returns.
-    for (path, found), done in zip(
-        work, ingest_files(store, jobs(), "logs", progress), strict=True
-    ):
-        note = _time_note(path, found, timezone)
-        report.files.append(dataclasses.replace(done, notes=(note,)) if note else done)
+    done_files = ingest_files(store, jobs(), "logs", progress)
+    for (path, found), done, plan in zip(work, done_files, plans, strict=True):
+        notes = tuple(n for n in (_time_note(path, found, timezone), _open_note(plan)) if n)
+        report.files.append(dataclasses.replace(done, notes=notes) if notes else done)
     if report.stored:
         store.refresh_events()  # once for all the files (the view lists every batch)
     return report
+
+
+def _stored_messages(store: Store, messages: list[tuple[str, int, str]]) -> set[int]:
+    """Source lines of the (event id, source line, time) Postfix messages already stored."""
+    wanted = {(event_id, line, _utc(time)) for event_id, line, time in messages}
+    ids = sorted({event_id for event_id, _, _ in messages})
+    found: set[int] = set()
+    for at in range(0, len(ids), 1000):
+        part = ids[at : at + 1000]
+        rows = store.query(
+            "SELECT event_id, source_line, time FROM events WHERE channel = 'email' "
+            f"AND event_id IN ({', '.join('?' * len(part))})",
+            part,
+        )
+        found |= {int(line) for event_id, line, time in rows if (event_id, line, time) in wanted}
+    return found
+
+
+def _utc(text: str) -> datetime.datetime:
+    """An ISO 8601 UTC time ('...Z') as the naive UTC datetime DuckDB returns."""
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+
+
+def _open_note(plan: LogPlan) -> str:
+    """What a Postfix file's report says of messages open at its end or resume point."""
+    if plan.messages is None:
+        return ""
+    notes = []
+    if plan.messages.open_at_end:
+        notes.append(
+            f"{plan.messages.open_at_end:,} messages still open at the end of the file (no "
+            "'removed' line yet) stored with the recipients seen so far"
+        )
+    if plan.messages.carried:
+        notes.append(
+            f"{plan.messages.carried:,} messages opened before the resume point (read by the "
+            "interrupted ingest) stored by this one: 'stored' counts them, 'read' does not"
+        )
+    return "; ".join(notes)
 
 
 def _time_note(path: Path, log_format: str, timezone: str) -> str:

@@ -31,6 +31,7 @@ from molehunt.ingest.reader import Chunk
 if TYPE_CHECKING:
     from molehunt.ingest.logs.directory import IdentityDirectory
     from molehunt.ingest.logs.fast import FastSplit
+    from molehunt.ingest.logs.messages import OpenMessages
 
 Event = dict[str, str | None]
 """Event fields (docs/events.md) as strings; `time` ISO 8601 UTC; missing fields are None."""
@@ -42,13 +43,14 @@ class Skip:
 
     Args:
         reason: Why, in words (names the event id where there is one).
-        join: (key, value) for a line that adds to the event whose `_join` field is `key`
-            within JOIN_WINDOW_LINES lines before it (a Postfix delivery line's recipient, a
-            CUPS page line's copies).
+        join: (key, value) for a line that adds to the event whose `_join` field is `key`:
+            a Postfix delivery line's recipient (value None: a `removed` line, which ends
+            the message, `messages.py`), a CUPS page line's copies (within JOIN_WINDOW_LINES
+            lines after the job's first page).
     """
 
     reason: str
-    join: tuple[str, str] | None = None
+    join: tuple[str, str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,8 @@ SplitRows = tuple[pa.Table, pa.Table, list[LineReject]]
 RECORDS_PER_CHUNK = 20_000
 
 JOIN_WINDOW_LINES = 20_000
-"""How far after an event (a Postfix message, a CUPS job's first page) its joined lines (its
-deliveries, its later pages) may be: a rule of the file's lines, whatever the chunks."""
+"""How far after a CUPS job's first page its later page lines may be: a rule of the file's
+lines, whatever the chunks (Postfix messages are joined while open: `messages.py`)."""
 
 
 def record_chunks(records: Iterable[bytes], start: int) -> Iterator[Chunk]:
@@ -195,6 +197,7 @@ class LogPlan:
     header_lines: int = 0
     identities: IdentityDirectory | None = field(default=None, compare=False, repr=False)
     fast: FastSplit | None = field(default=None, compare=False, repr=False)
+    messages: OpenMessages | None = field(default=None, compare=False, repr=False)
     _memo: dict[int, tuple[bytes, SplitRows]] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
@@ -216,6 +219,11 @@ class LogPlan:
             table, joins, found = kept[1]
         else:
             table, joins, found = self._split_rows(chunk)
+        if self.messages is not None:  # Postfix: joined while the message is open
+            table, retries = self.messages.advance(table, joins, chunk.is_last)
+            if retries:
+                found = sorted([*found, *retries], key=lambda r: (r.line, r.reason))
+            return table.select([*INPUT_FIELDS, LINE_COLUMN]), found
         ahead = self._following_joins(chunk)
         if ahead is not None:
             joins = pa.concat_tables([joins, ahead])
@@ -224,6 +232,12 @@ class LogPlan:
         else:
             table = apply_recipients(table, joins, JOIN_WINDOW_LINES)
         return table.select([*INPUT_FIELDS, LINE_COLUMN]), found
+
+    def replay(self, chunk: Chunk) -> None:
+        """Read a chunk before a resume point again for its open messages (`messages.py`)."""
+        if self.messages is not None:
+            table, joins, _found = self._split_rows(chunk)
+            self.messages.replay(table, joins)
 
     def _split_rows(self, chunk: Chunk) -> SplitRows:
         """(rows with `_join`, joins of the chunk's lines, rejects and counted skips)."""
@@ -275,11 +289,14 @@ class LogPlan:
     def parse_lines(
         self, numbered: list[tuple[int, bytes]]
     ) -> tuple[
-        list[tuple[int, Event]], list[tuple[int, str, str]], list[LineReject], dict[str, list[int]]
+        list[tuple[int, Event]],
+        list[tuple[int, str, str | None]],
+        list[LineReject],
+        dict[str, list[int]],
     ]:
         """(events, (line, key, value) joins, rejects, reason -> [first line, count] of skips)."""
         events: list[tuple[int, Event]] = []
-        joins: list[tuple[int, str, str]] = []
+        joins: list[tuple[int, str, str | None]] = []
         rejects: list[LineReject] = []
         skips: dict[str, list[int]] = {}
         for number, raw in numbered:

@@ -103,7 +103,7 @@ def event_table(columns: dict[str, pa.Array], count: int) -> pa.Table:
 JOIN_SCHEMA = pa.schema([(LINE_COLUMN, pa.int64()), ("key", pa.string()), ("value", pa.string())])
 
 
-def join_table(joins: list[tuple[int, str, str]]) -> pa.Table:
+def join_table(joins: list[tuple[int, str, str | None]]) -> pa.Table:
     """(line, key, value) joins as a table with JOIN_SCHEMA."""
     lines, keys, values = zip(*joins, strict=True) if joins else ((), (), ())
     return pa.table(
@@ -158,6 +158,20 @@ def apply_recipients(table: pa.Table, joins: pa.Table, window: int) -> pa.Table:
     if joins.num_rows == 0 or table.num_rows == 0:
         return table
     rows, values = windowed_joins(table, joins, window)
+    if len(rows) == 0:
+        return table
+    return set_recipients(table, rows, values)
+
+
+def set_recipients(table: pa.Table, rows: np.ndarray, values: pa.Array) -> pa.Table:
+    """`table` with object and recipients_to of the given rows set to their values: each
+    distinct value once, in the given order, `;`-separated (other rows keep theirs).
+
+    Args:
+        table: The rows.
+        rows: Row index of each value, ascending (values of a row in their line order).
+        values: The values (recipient addresses).
+    """
     if len(rows) == 0:
         return table
     # Each recipient once per row, at its first line (pairs are in row, line order).

@@ -16,6 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from molehunt.ingest import arrays
+from molehunt.ingest.arrays import FALSE, booleans, to_numpy
 from molehunt.ingest.csv_chunk import LINE_COLUMN, LineReject
 from molehunt.ingest.logs.clock import LocalClock
 from molehunt.ingest.logs.common import LineParser, Parsed, Reject, Skip, account_user, decode_line
@@ -39,16 +41,17 @@ _QUEUED = re.compile(
     r"^(?P<qid>[0-9A-Za-z]+): from=<(?P<sender>[^>]*)>, size=(?P<size>\d+), nrcpt=(?P<nrcpt>\d+)"
 )
 _DELIVERED = re.compile(r"^(?P<qid>[0-9A-Za-z]+): to=<(?P<to>[^>]+)>, .*\bstatus=\w+")
+_REMOVED = re.compile(r"^(?P<qid>[0-9A-Za-z]+): removed *$")
 
 
 def postfix_parser(clock: LocalClock) -> LineParser:
     """Return a parser for Postfix lines; `clock` reads syslog times (zone, missing year).
 
     A qmgr `from=<...>, size=N, nrcpt=N` line becomes one `send` event of the sender; the
-    delivery lines (`QUEUEID: to=<...>, ..., status=...`) of the same host and queue id that
-    follow it within JOIN_WINDOW_LINES lines add their recipients to it (`LogPlan.split`)
-    and are counted as skipped. Every other Postfix line
-    is skipped; a bounce (empty sender) is skipped too.
+    delivery lines (`QUEUEID: to=<...>, ..., status=...`) of the same host and queue id up
+    to its `QUEUEID: removed` line add their recipients to it (`messages.OpenMessages`) and
+    are counted as skipped. Every other Postfix line is skipped (a `removed` line carries a
+    join with no value: it closes the message); a bounce (empty sender) is skipped too.
     """
 
     def parse(raw: bytes) -> Parsed:
@@ -95,7 +98,11 @@ def postfix_parser(clock: LocalClock) -> LineParser:
                     f"{program} delivery line (recipient joined to its message)",
                     join=(f"{host or ''}:{delivered['qid']}", delivered["to"]),
                 )
-            return Skip(f"{program} line not used (only qmgr from= lines are messages)")
+            removed = _REMOVED.match(body)
+            return Skip(
+                f"{program} line not used (only qmgr from= lines are messages)",
+                join=None if removed is None else (f"{host or ''}:{removed['qid']}", None),
+            )
         sender = queued["sender"]
         if not sender:
             return Skip("bounce or notification (empty sender)")
@@ -136,6 +143,7 @@ _FAST_QUEUED = r"^(?P<qid>[0-9A-Za-z]+): from=<(?P<sender>[^>]*)>, size=(?P<size
 # A delivery line is recognised without captures (a DFA), then its two fields are taken.
 _FAST_DELIVERED = r"^[0-9A-Za-z]+: to=<[^>]+>, .*\bstatus=\w"
 _FAST_DELIVERY_FIELDS = r"^(?P<qid>[0-9A-Za-z]+): to=<(?P<to>[^>]+)>, "
+_FAST_REMOVED = r"^(?P<qid>[0-9A-Za-z]+): removed *$"
 _PLAIN_SENDER = r"^[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+$"
 _SPECIAL_LOCAL = r"^(?i:system|anonymous|dwm-.*|umfd-.*)@"
 _BSD = "%b %d %H:%M:%S"
@@ -340,17 +348,30 @@ def _skips(
     key = pc.binary_join_element_wise(
         host.filter(delivery), ":", pc.struct_field(fields, "qid"), ""
     )
-    joins = pa.table(
-        [
-            pa.array(numbers[delivery.to_numpy(zero_copy_only=False)], pa.int64()),
-            key,
-            pc.struct_field(fields, "to"),
-        ],
-        schema=JOIN_SCHEMA,
-    )
     unused = pc.fill_null(pc.and_(postfix, pc.invert(pc.or_(is_queued, is_delivered))), False)
     reason = pc.binary_join_element_wise(
         program, " line not used (only qmgr from= lines are messages)", ""
     )
     skips += skip_counts(numbers, unused, reason)
+    # `QUEUEID: removed` lines (among the unused) close their message: a join without value.
+    removed = pc.extract_regex(body.filter(unused), _FAST_REMOVED)
+    is_removed = to_numpy(pc.fill_null(removed.is_valid(), FALSE))
+    removed_key = pc.binary_join_element_wise(
+        host.filter(unused), ":", pc.struct_field(removed, "qid"), ""
+    ).filter(booleans(is_removed))
+    joins = pa.table(
+        [
+            pa.concat_arrays(
+                [
+                    arrays.numbers(numbers[to_numpy(delivery)]),
+                    arrays.numbers(numbers[to_numpy(unused)][is_removed]),
+                ]
+            ),
+            pa.concat_arrays([key, removed_key]),
+            pa.concat_arrays(
+                [pc.struct_field(fields, "to"), pa.nulls(len(removed_key), pa.string())]
+            ),
+        ],
+        schema=JOIN_SCHEMA,
+    ).sort_by(LINE_COLUMN)
     return skips, joins
