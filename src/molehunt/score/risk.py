@@ -403,6 +403,23 @@ def notice_sql(hr_events: bool) -> str:
             AND n.day <= f.day AND n.day > coalesce(f.previous_day, f.day - 1)))"""
 
 
+def _window_rows_sql(since: date | None, config: ScoringConfig) -> str:
+    """Return the condition on `features` rows the windows of the new days read.
+
+    The windows of `sustained_columns_sql` and the previous active day reach back at most
+    `sustained_days` rows or `exposure_window_days` days from the first new day, and never
+    more than 400 days: older rows of the 400 are left out, so a one-day run reads some
+    thousands of rows instead of a year of everybody's.
+    """
+    low = _low(since)
+    return f"""day > {low} - INTERVAL 400 DAYS AND (
+            day > {low} - INTERVAL {config.exposure_window_days} DAYS OR (user, day) IN (
+                SELECT user, day FROM features
+                WHERE day > {low} - INTERVAL 400 DAYS AND day <= {low}
+                QUALIFY row_number() OVER (PARTITION BY user ORDER BY day DESC)
+                    <= {config.sustained_days}))"""
+
+
 def daily_evidence_sql(
     since: date | None, until: date, config: ScoringConfig, hr_events: bool = False
 ) -> str:
@@ -439,7 +456,7 @@ def daily_evidence_sql(
         round(least(coalesce(h.sign_points, 0), {config.rule_cap!r}), 9) AS sign_score
     FROM (SELECT *, lag(day) OVER (PARTITION BY user ORDER BY day) AS previous_day
             {sustained_columns_sql(config)}
-        FROM features WHERE day > {_low(since)} - INTERVAL 400 DAYS) f
+        FROM features WHERE {_window_rows_sql(since, config)}) f
     LEFT JOIN ({habituated_points_sql(since, config)}) h
         ON h.user = f.user AND h.day = f.day
     LEFT JOIN model_scores m ON m.user = f.user AND m.day = f.day
