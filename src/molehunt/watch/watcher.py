@@ -226,8 +226,12 @@ class Watcher:
         # While a backlog is read, the rules run at most every CATCH_UP_SECONDS: the alerts of
         # a backlog cannot be on time anyway, and a run per poll would slow the catch-up.
         # They run before a close, so that a close does not delay the alerts of this poll.
+        # A close that waited for a backlog goes first: the open days after it are evaluated
+        # at the next step, and evaluating the many days it closes first would be wasted.
         backlog = any(f.catching_up(self.config.commit_bytes) for f in self.files)
-        if self.pending and (not backlog or self.clock() - self.evaluated >= CATCH_UP_SECONDS):
+        caught_up = self.close_due is not None and not backlog
+        due = not backlog or self.clock() - self.evaluated >= CATCH_UP_SECONDS
+        if self.pending and due and not caught_up:
             self._evaluate_open_days()
         self._close_complete_days(defer=backlog)
         return read
