@@ -280,3 +280,104 @@ def test_evtx_unused_event_ids_are_told_as_the_full_mapping_tells_them(
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr("molehunt.ingest.logs.evtx._unused_record", lambda _raw: None)
             assert parse_evtx_line(raw) == told
+
+
+_QMGR = "Jan  2 07:00:{s:02d} mx postfix/qmgr[6]: {q}: from=<{v}@x.org>, size=5, nrcpt=1"
+_SMTP = "Jan  2 07:00:{s:02d} mx postfix/smtp[7]: {q}: to=<{v}@y.org>, relay=y, status=sent (ok)"
+_REMOVED = "Jan  2 07:00:{s:02d} mx postfix/qmgr[6]: {q}: removed"
+_NOISE = "Jan  2 07:00:{s:02d} mx postfix/smtpd[5]: connect from unknown[10.0.0.1]"
+_POSTFIX_LINES = st.lists(
+    st.tuples(
+        st.sampled_from(["from", "to", "removed", "noise"]),
+        st.sampled_from(["QA", "QB", "QC"]),
+        st.sampled_from(["a", "b", "c"]),
+        st.booleans(),  # an ISO stamp: the line takes the per-line parser
+    ),
+    max_size=60,
+)
+
+
+def _maillog(lines: list[tuple[str, str, str, bool]]) -> str:
+    out = []
+    for second, (kind, queue, value, iso) in enumerate(lines):
+        pattern = {"from": _QMGR, "to": _SMTP, "removed": _REMOVED, "noise": _NOISE}[kind]
+        line = pattern.format(s=second % 60, q=queue, v=value)
+        if iso:
+            line = line.replace("Jan  2 07:00:", "2024-01-02T07:00:", 1)
+            line = line.replace(f"07:00:{second % 60:02d} mx", f"07:00:{second % 60:02d}Z mx", 1)
+        out.append(line)
+    return "".join(f"{line}\n" for line in out)
+
+
+def _messages_model(lines: list[tuple[str, str, str, bool]]) -> list[tuple[int, str, str | None]]:
+    """The join's rule, one line at a time: (line, user, recipients) of every message."""
+    open_messages: dict[str, tuple[int, str, list[str]]] = {}
+    done = []
+    for number, (kind, queue, value, _iso) in enumerate(lines, 1):
+        if kind == "from" and queue not in open_messages:
+            open_messages[queue] = (number, value, [])
+        elif kind == "to" and queue in open_messages:
+            seen = open_messages[queue][2]
+            if f"{value}@y.org" not in seen:
+                seen.append(f"{value}@y.org")
+        elif kind == "removed" and queue in open_messages:
+            done.append(open_messages.pop(queue))
+    done += open_messages.values()
+    return sorted((line, user, ";".join(to) or None) for line, user, to in done)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_POSTFIX_LINES, st.integers(60, 2000), st.integers(60, 2000), st.data())
+def test_postfix_messages_join_as_the_line_by_line_rule_whatever_the_chunks(
+    lines: list[tuple[str, str, str, bool]], first_bytes: int, then_bytes: int, data: st.DataObject
+) -> None:
+    # Split in chunks of one size, "killed" after some of them, resumed with another size:
+    # the messages stored are those of the rule read line by line, each once.
+    import tempfile
+    from pathlib import Path
+
+    import molehunt.ingest.logs as logs
+    from molehunt.ingest.logs import plan_for
+
+    text = _maillog(lines)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "maillog"
+        path.write_text(text)
+        saved = logs._FAST_CHUNK_BYTES
+        stored: list[tuple[int, str, str | None]] = []
+        try:
+            logs._FAST_CHUNK_BYTES = first_bytes
+            plan, chunks = plan_for(path, "postfix")
+            assert plan.messages is not None
+            plan.messages.plan = plan
+            every = list(chunks(path, 0, 1))
+            kill = data.draw(st.integers(0, len(every)))
+            start, next_line = 0, 1
+            for chunk in every[:kill]:
+                table, _ = plan.split(chunk)
+                stored += _rows(table)
+                start, next_line = chunk.end, chunk.first_line + chunk.line_count
+            logs._FAST_CHUNK_BYTES = then_bytes
+            plan, chunks = plan_for(path, "postfix")
+            assert plan.messages is not None
+            plan.messages.plan = plan
+            for chunk in chunks(path, start, next_line):
+                table, _ = plan.split(chunk)
+                stored += _rows(table)
+        finally:
+            logs._FAST_CHUNK_BYTES = saved
+    assert sorted(stored) == _messages_model(lines)
+
+
+def _rows(table: object) -> list[tuple[int, str, str | None]]:
+    import pyarrow as pa
+
+    assert isinstance(table, pa.Table)
+    return list(
+        zip(
+            table.column(LINE_COLUMN).to_pylist(),
+            table.column("user").to_pylist(),
+            table.column("object").to_pylist(),
+            strict=True,
+        )
+    )
