@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from molehunt.ingest.arrays import booleans, numbers, strings, to_numpy
+from molehunt.ingest.arrays import booleans, numbers, to_numpy
 from molehunt.ingest.csv_chunk import LINE_COLUMN, LineReject
 from molehunt.ingest.logs.fast import set_recipients, skip_counts
 
@@ -52,6 +52,7 @@ class OpenMessages:
         """Forget every open message (a new read of the file starts)."""
         self._rows: pa.Table | None = None  # open messages' rows, in line order
         self._lines = np.empty(0, np.int64)  # their `_line`
+        self._open: dict[str, int] = {}  # their `_join` key -> `_line`
         self._to_message: list[np.ndarray] = []  # recipients: their message's line,
         self._to_line: list[np.ndarray] = []  # their own line,
         self._to_value: list[pa.Array] = []  # and the address
@@ -117,16 +118,20 @@ class OpenMessages:
         join_keys = joins.column("key").combine_chunks()
         values = joins.column("value").combine_chunks()
         is_close = to_numpy(pc.is_null(values))
-        open_keys = (
-            self._rows.column("_join").combine_chunks() if self._rows is not None else strings([])
-        )
-        unique = pc.unique(pc.drop_null(pa.concat_arrays([open_keys, row_keys, join_keys])))
-        open_code = _codes(open_keys, unique)
-        row_code = _codes(row_keys, unique)
-        join_code = _codes(join_keys, unique)
+        # One hash pass codes the chunk's keys (NULL: no key); the open messages are looked
+        # up by the chunk's distinct keys only (hashing every open key again per chunk cost
+        # more than the rest of the join on a large queue).
+        encoded = pc.dictionary_encode(pa.concat_arrays([row_keys, join_keys]))
+        distinct = len(encoded.dictionary)
+        codes = to_numpy(pc.fill_null(encoded.indices, numbers([distinct], "int32")[0]))
+        codes = codes.astype(np.int64)
+        row_code, join_code = codes[: len(row_keys)], codes[len(row_keys) :]
         # A key's state before the chunk: the line of its open message, or -1.
-        open_line = np.full(len(unique) + 1, -1, np.int64)  # the last slot: no key (NULL)
-        open_line[open_code] = self._lines
+        open_line = np.full(distinct + 1, -1, np.int64)  # the last slot: no key (NULL)
+        if self._open:
+            get = self._open.get
+            found_lines = [get(key, -1) for key in encoded.dictionary.to_pylist()]
+            open_line[:distinct] = np.array(found_lines, np.int64)
 
         # The state events (opens, closes) of each key in line order.
         code = np.concatenate([row_code, join_code[is_close]])
@@ -140,7 +145,7 @@ class OpenMessages:
         before = np.zeros(len(code), bool)
         before[1:] = opens[:-1]
         was_open = np.where(same, before, open_line[code] >= 0)
-        was_open &= code < len(unique)  # a row without a key opens and closes alone
+        was_open &= code < distinct  # a row without a key opens and closes alone
         new = opens & ~was_open
         retry = opens & was_open
         closing = ~opens & was_open
@@ -161,7 +166,7 @@ class OpenMessages:
             d_message = np.where(found, message[safe], open_line[d_code])
         else:  # no opens or closes in the chunk: the state before it holds throughout
             d_open, d_message = open_line[d_code] >= 0, open_line[d_code]
-        joined = d_open & (d_message >= 0) & (d_code < len(unique))
+        joined = d_open & (d_message >= 0) & (d_code < distinct)
         if joined.any():
             self._to_message.append(d_message[joined])
             self._to_line.append(d_line[joined])
@@ -170,12 +175,18 @@ class OpenMessages:
         retries = np.zeros(len(row_code), bool)
         retries[row[retry]] = True
         kept = table.filter(booleans(~retries)) if retries.any() else table
-        alone = row_code[~retries] == len(unique)  # no key: closed at once
+        alone = row_code[~retries] == distinct  # no key: closed at once
         closed = np.concatenate([message[closing], row_lines[~retries][alone]])
         if kept.num_rows:
             kept = kept.select(self._rows.column_names) if self._rows is not None else kept
             self._rows = kept if self._rows is None else pa.concat_tables([self._rows, kept])
             self._lines = np.concatenate([self._lines, row_lines[~retries]])
+            # In line order, so a key's later message (its first one closed) is the one kept.
+            new_lines = row_lines[~retries][~alone]
+            order = np.argsort(new_lines, kind="stable")
+            new_keys = row_keys.filter(booleans(~retries)).filter(booleans(~alone))
+            keys = new_keys.take(numbers(order)).to_pylist()
+            self._open.update(zip(keys, new_lines[order].tolist(), strict=True))
         return closed, retries
 
     def _take(self, closed: np.ndarray, every: bool, empty: pa.Table) -> pa.Table:
@@ -188,6 +199,12 @@ class OpenMessages:
             return empty
         rows = self._rows.filter(booleans(done))
         lines = self._lines[done]
+        if every:
+            self._open.clear()
+        else:
+            for key, line in zip(rows.column("_join").to_pylist(), lines.tolist(), strict=True):
+                if self._open.get(key) == line:  # not a later message of the same key
+                    del self._open[key]
         self._rows = self._rows.filter(booleans(~done))
         self._lines = self._lines[~done]
         order = np.argsort(lines, kind="stable")
@@ -207,9 +224,3 @@ class OpenMessages:
         pair = np.lexsort((to_line[taken], row_index))
         values = to_value.filter(booleans(taken)).take(numbers(pair))
         return set_recipients(rows, row_index[pair], values)
-
-
-def _codes(keys: pa.Array, unique: pa.Array) -> np.ndarray:
-    """Each key's index in `unique`; NULL keys get len(unique)."""
-    code = pc.index_in(keys, unique)
-    return to_numpy(pc.fill_null(code, numbers([len(unique)], "int32")[0])).astype(np.int64)
