@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from molehunt.ingest.reader import Chunk
 from molehunt.store import Store
 from molehunt.watch import Notice, WatchConfig, Watcher
+from molehunt.watch.follow import complete_lines
 from tests.watch.conftest import MemorySink
 
 
@@ -131,3 +134,19 @@ def test_watch_critical_act_alerts_before_the_day_closes(tmp_path: Path) -> None
         ("BBB0002", date(2010, 1, 5), "leak-site-upload", "intra-day")
     ]
     assert sink.alerts[0].evidence == f"{path}:5"
+
+
+def test_a_poll_reads_up_to_the_size_it_saw_while_the_writer_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "growing.jsonl"
+    path.write_bytes(b"a\n" * 10)
+
+    def read(source: Iterator[Chunk]) -> bytes:
+        seen = b""
+        for chunk in source:  # the writer appends while each chunk is processed
+            seen += chunk.data
+            _append(path, b"b\n")
+        return seen
+
+    assert read(complete_lines(1 << 30, chunk_bytes=4, end=20)(path, 0, 1)) == b"a\n" * 10
+    # Without the size seen at the poll, the reader chases the writer up to its limit.
+    assert b"b\n" in read(complete_lines(40, chunk_bytes=4)(path, 0, 1))

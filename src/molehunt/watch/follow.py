@@ -75,12 +75,18 @@ def kind_of(path: Path) -> str:
     )
 
 
-def complete_lines(limit: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> ChunkSource:
+def complete_lines(
+    limit: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES, end: int | None = None
+) -> ChunkSource:
     """Return a chunk source that yields whole lines only, at most about `limit` bytes.
 
     Args:
         limit: Stop after the chunk that passes this many bytes.
         chunk_bytes: Size of each chunk.
+        end: Stop after the chunk that reaches this offset (the file's size when polled).
+            Without it, a file written faster than one chunk is processed is chased chunk
+            after chunk (a read at the end of a growing file returns what was appended
+            since), and the poll does not return while the writer writes.
 
     Returns:
         A `ChunkSource` for `ingest_file`.
@@ -93,7 +99,7 @@ def complete_lines(limit: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> ChunkS
                 return  # a line still being written: read it once it is whole
             yield chunk
             done += len(chunk.data)
-            if done >= limit:
+            if done >= limit or (end is not None and chunk.end >= end):
                 return
 
     return chunks
@@ -195,13 +201,13 @@ class FollowedFile:
         # staging it first would parse it twice.
         burst = stat.st_size - max(self.done, self.staged_end) >= STAGE_LIMIT_BYTES
         if commit or backlog or burst or self.source_id is None:
-            return self._commit(store, limit), 0
+            return self._commit(store, limit, stat.st_size), 0
         first = self.staged_line + 1
         end, lines = stage_chunks(
             store,
             self.plan,  # type: ignore[arg-type]
             self.source_id,
-            complete_lines(limit)(self.path, self.staged_end, first),
+            complete_lines(limit, end=stat.st_size)(self.path, self.staged_end, first),
         )
         if not lines:
             return None, 0
@@ -211,9 +217,10 @@ class FollowedFile:
             self.staged_since = now
         return None, first
 
-    def _commit(self, store: Store, limit: int) -> FileReport | None:
+    def _commit(self, store: Store, limit: int, end: int) -> FileReport | None:
         assert self.plan is not None
-        report = ingest_file(store, self.path, self.kind, self.plan, chunks=complete_lines(limit))
+        chunks = complete_lines(limit, end=end)
+        report = ingest_file(store, self.path, self.kind, self.plan, chunks=chunks)
         self._resume_point(store, report.source_id)
         if self.source_id is not None:
             kept = self.staged_end > self.done  # staged beyond what this commit reached
