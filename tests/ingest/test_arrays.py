@@ -57,9 +57,16 @@ def test_lone_surrogate_raises_as_pa_array_does() -> None:
 
 
 @pytest.mark.skipif(not LOGS.is_dir(), reason=f"{LOGS} not found")
-def test_ingest_of_evtx_and_squid_does_not_import_pandas(tmp_path: Path) -> None:
-    # pyarrow imports pandas on the first Python value it converts (0.25-0.4 s): the EVTX
-    # and Squid paths build their arrays from buffers, so a fresh process never pays it.
+def test_ingest_of_evtx_squid_and_postfix_does_not_import_pandas(tmp_path: Path) -> None:
+    # pyarrow imports pandas on the first Python value it converts (0.25-0.4 s): the EVTX,
+    # Squid and Postfix paths build their arrays from buffers, so a process never pays it.
+    maillog = tmp_path / "maillog"
+    maillog.write_text(
+        "Jan  2 07:00:00 mx postfix/qmgr[6]: QA: from=<ann@x.org>, size=5, nrcpt=1\n"
+        "Jan  2 07:00:01 mx postfix/smtp[7]: QA: to=<b@y.org>, relay=y, status=sent (ok)\n"
+        "2025-01-02T07:00:02.5+01:00 mx postfix/qmgr[6]: QB: from=<bob@x.org>, size=5, nrcpt=1\n"
+        "Jan  2 07:00:03 mx postfix/qmgr[6]: QA: removed\n"
+    )
     script = textwrap.dedent(
         f"""
         import sys
@@ -72,7 +79,8 @@ def test_ingest_of_evtx_and_squid_does_not_import_pandas(tmp_path: Path) -> None
         with Store.open(Path({str(tmp_path)!r}) / "ws") as store:
             one = ingest_logs(store, evtx, "evtx")
             two = ingest_logs(store, squid, "squid")
-        assert one.stored and two.stored, (one.stored, two.stored)
+            three = ingest_logs(store, [Path({str(maillog)!r})], "postfix")
+        assert one.stored and two.stored and three.stored == 2, (one, two, three)
         print("pandas" in sys.modules)
         """
     )

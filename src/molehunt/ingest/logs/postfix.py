@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from molehunt.ingest import arrays
 from molehunt.ingest.arrays import FALSE, booleans, to_numpy
+from molehunt.ingest.arrays import string_scalar as _s
 from molehunt.ingest.csv_chunk import LINE_COLUMN, LineReject
 from molehunt.ingest.logs.clock import LocalClock
 from molehunt.ingest.logs.common import LineParser, Parsed, Reject, Skip, account_user, decode_line
@@ -147,6 +148,13 @@ _FAST_REMOVED = r"^(?P<qid>[0-9A-Za-z]+): removed *$"
 _PLAIN_SENDER = r"^[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+$"
 _SPECIAL_LOCAL = r"^(?i:system|anonymous|dwm-.*|umfd-.*)@"
 _BSD = "%b %d %H:%M:%S"
+_NULL_TEXT = pa.nulls(1, pa.string())[0]
+_NULL_INT = pa.nulls(1, pa.int64())[0]
+
+
+def _i(value: int) -> pa.Scalar:
+    """An int64 Arrow scalar (a Python int in a compute call goes through `pa.scalar`)."""
+    return arrays.numbers([value])[0]
 
 
 def postfix_fast(clock: LocalClock) -> FastSplit:
@@ -161,46 +169,46 @@ def postfix_fast(clock: LocalClock) -> FastSplit:
         leftover = numbers[~matched]
         numbers = numbers[matched]
         time = _times(parts, iso, clock)
-        has_time = pc.is_valid(time).to_numpy(zero_copy_only=False)
+        has_time = to_numpy(pc.is_valid(time))
         leftover = np.concatenate([leftover, numbers[~has_time]])
         if not has_time.all():
-            keep = pa.array(has_time)
+            keep = booleans(has_time)
             parts, time, numbers = parts.filter(keep), time.filter(keep), numbers[has_time]
         host, program = pc.struct_field(parts, "host"), pc.struct_field(parts, "program")
         body = pc.struct_field(parts, "body")
         postfix = pc.starts_with(program, "postfix")
         queued = pc.extract_regex(body, _FAST_QUEUED)
-        is_queued = pc.and_(postfix, pc.fill_null(queued.is_valid(), False))
+        is_queued = pc.and_(postfix, pc.fill_null(queued.is_valid(), FALSE))
         is_delivered = pc.and_(
             pc.and_(postfix, pc.invert(is_queued)), pc.match_substring_regex(body, _FAST_DELIVERED)
         )
         sender = pc.struct_field(queued, "sender")
-        bounce = pc.and_(is_queued, pc.equal(sender, ""))
+        bounce = pc.and_(is_queued, pc.equal(sender, _s("")))
         plain = pc.and_(
             pc.match_substring_regex(sender, _PLAIN_SENDER),
             pc.invert(pc.match_substring_regex(sender, _SPECIAL_LOCAL)),
         )
-        message = pc.fill_null(pc.and_(is_queued, plain), False)
-        odd = pc.fill_null(pc.and_(is_queued, pc.invert(pc.or_(bounce, message))), False)
-        leftover = np.concatenate([leftover, numbers[odd.to_numpy(zero_copy_only=False)]])
+        message = pc.fill_null(pc.and_(is_queued, plain), FALSE)
+        odd = pc.fill_null(pc.and_(is_queued, pc.invert(pc.or_(bounce, message))), FALSE)
+        leftover = np.concatenate([leftover, numbers[to_numpy(odd)]])
         skips, joins = _skips(numbers, program, postfix, is_queued, is_delivered, body, host)
         skips += skip_counts(numbers, bounce, "bounce or notification (empty sender)")
-        rows = message.to_numpy(zero_copy_only=False)
+        rows = to_numpy(message)
         senders = sender.filter(message)
         qid = pc.struct_field(queued, "qid").filter(message)
         hosts = host.filter(message)
-        key = pc.binary_join_element_wise(hosts, ":", qid, "")
+        key = pc.binary_join_element_wise(hosts, _s(":"), qid, _s(""))
         count = len(senders)
         columns = {
             "user": pc.utf8_lower(pc.replace_substring_regex(senders, "@.*$", "")),
-            "event_id": pc.binary_join_element_wise("postfix:", key, ""),
+            "event_id": pc.binary_join_element_wise(_s("postfix:"), key, _s("")),
             "time": time.filter(message),
             "host": hosts,
-            "channel": pa.array(["email"] * count, pa.string()),
-            "action": pa.array(["send"] * count, pa.string()),
+            "channel": arrays.repeated("email", count),
+            "action": arrays.repeated("send", count),
             "size_bytes": pc.struct_field(queued, "size").filter(message),
             "sender": senders,
-            LINE_COLUMN: pa.array(numbers[rows]),
+            LINE_COLUMN: arrays.numbers(numbers[rows]),
             "_account": senders,
             "_join": key,
         }
@@ -213,21 +221,21 @@ def _syslog_parts(lines: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """(stamp, host, program and body of the syslog lines, which of them have an ISO stamp,
     which lines are syslog lines), the parts in line order."""
     found = pc.extract_regex(lines, _FAST_SYSLOG)
-    matched = pc.fill_null(found.is_valid(), False).to_numpy(zero_copy_only=False)
-    bsd = found.filter(pa.array(matched))
+    matched = to_numpy(pc.fill_null(found.is_valid(), FALSE))
+    bsd = found.filter(booleans(matched))
     if matched.all():
         return bsd, np.zeros(len(bsd), dtype=bool), matched
     rest = np.flatnonzero(~matched)
-    iso_found = pc.extract_regex(lines.take(pa.array(rest)), _FAST_SYSLOG_ISO)
-    iso_matched = pc.fill_null(iso_found.is_valid(), False).to_numpy(zero_copy_only=False)
+    iso_found = pc.extract_regex(lines.take(arrays.numbers(rest)), _FAST_SYSLOG_ISO)
+    iso_matched = to_numpy(pc.fill_null(iso_found.is_valid(), FALSE))
     if not iso_matched.any():
         return bsd, np.zeros(len(bsd), dtype=bool), matched
     iso_rows = rest[iso_matched]
-    parts = pa.concat_arrays([bsd, iso_found.filter(pa.array(iso_matched))])
+    parts = pa.concat_arrays([bsd, iso_found.filter(booleans(iso_matched))])
     iso = np.concatenate([np.zeros(len(bsd), dtype=bool), np.ones(len(iso_rows), dtype=bool)])
     if len(bsd):
         order = np.argsort(np.concatenate([np.flatnonzero(matched), iso_rows]), kind="stable")
-        parts, iso = parts.take(pa.array(order)), iso[order]
+        parts, iso = parts.take(arrays.numbers(order)), iso[order]
     matched = matched.copy()
     matched[iso_rows] = True
     return parts, iso, matched
@@ -240,12 +248,12 @@ def _times(parts: pa.Array, is_iso: np.ndarray, clock: LocalClock) -> pa.Array:
     stamp = pc.struct_field(parts, "stamp")
     if is_iso.all():
         return _iso_times(stamp, clock)
-    mask = pa.array(is_iso)
+    mask = booleans(is_iso)
     times = pa.concat_arrays(
         [_bsd_times(parts.filter(pc.invert(mask)), clock), _iso_times(stamp.filter(mask), clock)]
     )
     order = np.concatenate([np.flatnonzero(~is_iso), np.flatnonzero(is_iso)])
-    return times.take(pa.array(np.argsort(order, kind="stable")))
+    return times.take(arrays.numbers(np.argsort(order, kind="stable")))
 
 
 def _iso_times(iso: pa.Array, clock: LocalClock) -> pa.Array:
@@ -261,24 +269,29 @@ def _iso_times(iso: pa.Array, clock: LocalClock) -> pa.Array:
     fraction = pc.utf8_rpad(pc.struct_field(found, "fraction"), 6, "0")
     # With an offset the time is plain arithmetic; without one it is local to the clock's
     # zone (gaps and folds included), read once per distinct second by the clock itself.
-    local = pc.binary_join_element_wise(base, zone, "")
-    local = pc.if_else(pc.equal(zone, ""), local, pa.scalar(None, pa.string()))
+    local = pc.binary_join_element_wise(base, zone, _s(""))
+    local = pc.if_else(pc.equal(zone, _s("")), local, _NULL_TEXT)
     unique = pc.unique(local)
-    whole = pa.array([clock.iso(str(text)) for text in unique.to_pylist()], pa.string())
+    whole = arrays.strings([clock.iso(str(text)) for text in unique.to_pylist()])
     utc = pc.take(whole, pc.index_in(local, unique))
     stamp = pc.cast(pc.strptime(base, "%Y-%m-%dT%H:%M:%S", "s", error_is_null=True), pa.int64())
-    has_offset = pc.equal(pc.utf8_length(zone), 6)  # +HH:MM (else Z or none)
-    sign = pc.if_else(pc.equal(pc.utf8_slice_codeunits(zone, 0, 1), "-"), -1, 1)
-    hours = pc.cast(pc.if_else(has_offset, pc.utf8_slice_codeunits(zone, 1, 3), "0"), pa.int64())
-    minutes = pc.cast(pc.if_else(has_offset, pc.utf8_slice_codeunits(zone, 4, 6), "0"), pa.int64())
-    offset = pc.multiply(sign, pc.add(pc.multiply(hours, 3600), pc.multiply(minutes, 60)))
-    aware = pc.if_else(pc.equal(zone, ""), pa.scalar(None, pa.int64()), pc.subtract(stamp, offset))
-    if aware.null_count < len(aware):
-        utc = pc.coalesce(utc, pc.binary_join_element_wise(iso_seconds(aware), "Z", ""))
-    with_fraction = pc.binary_join_element_wise(
-        pc.utf8_slice_codeunits(utc, 0, -1), ".", fraction, "Z", ""
+    six = arrays.numbers([6], "int32")[0]
+    has_offset = pc.equal(pc.utf8_length(zone), six)  # +HH:MM (else Z or none)
+    sign = pc.if_else(pc.equal(pc.utf8_slice_codeunits(zone, 0, 1), _s("-")), _i(-1), _i(1))
+    hours = pc.cast(
+        pc.if_else(has_offset, pc.utf8_slice_codeunits(zone, 1, 3), _s("0")), pa.int64()
     )
-    return pc.if_else(pc.equal(fraction, "000000"), utc, with_fraction)
+    minutes = pc.cast(
+        pc.if_else(has_offset, pc.utf8_slice_codeunits(zone, 4, 6), _s("0")), pa.int64()
+    )
+    offset = pc.multiply(sign, pc.add(pc.multiply(hours, _i(3600)), pc.multiply(minutes, _i(60))))
+    aware = pc.if_else(pc.equal(zone, _s("")), _NULL_INT, pc.subtract(stamp, offset))
+    if aware.null_count < len(aware):
+        utc = pc.coalesce(utc, pc.binary_join_element_wise(iso_seconds(aware), _s("Z"), _s("")))
+    with_fraction = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(utc, 0, -1), _s("."), fraction, _s("Z"), _s("")
+    )
+    return pc.if_else(pc.equal(fraction, _s("000000")), utc, with_fraction)
 
 
 def _bsd_times(parts: pa.Array, clock: LocalClock) -> pa.Array:
@@ -296,7 +309,7 @@ def _bsd_times(parts: pa.Array, clock: LocalClock) -> pa.Array:
     hour = pc.utf8_slice_codeunits(bsd, -8, -6)
     minute = pc.cast(pc.utf8_slice_codeunits(bsd, -5, -3), pa.int64())
     second = pc.cast(pc.utf8_slice_codeunits(bsd, -2), pa.int64())
-    hour_key = pc.binary_join_element_wise(month, day, hour, " ")
+    hour_key = pc.binary_join_element_wise(month, day, hour, _s(" "))
     unique = pc.unique(hour_key)
     starts: list[int | None] = []
     for text in unique.to_pylist():
@@ -304,19 +317,21 @@ def _bsd_times(parts: pa.Array, clock: LocalClock) -> pa.Array:
         end = _epoch(clock.parse(f"{text}:59:59", _BSD))
         regular = start is not None and end is not None and end - start == 3599
         starts.append(start if regular else None)
-    base = pc.take(pa.array(starts, pa.int64()), pc.index_in(hour_key, unique))
-    in_range = pc.and_(pc.less(minute, 60), pc.less(second, 60))
-    seconds = pc.add(base, pc.add(pc.multiply(minute, 60), second))
-    seconds = pc.if_else(in_range, seconds, pa.scalar(None, pa.int64()))
-    time = pc.binary_join_element_wise(iso_seconds(seconds), "Z", "")
-    odd = pc.and_(pc.is_null(base), in_range).to_numpy(zero_copy_only=False)
+    known = np.array([start is not None for start in starts], bool)
+    starts_array = arrays.numbers([start or 0 for start in starts], valid=known)
+    base = pc.take(starts_array, pc.index_in(hour_key, unique))
+    in_range = pc.and_(pc.less(minute, _i(60)), pc.less(second, _i(60)))
+    seconds = pc.add(base, pc.add(pc.multiply(minute, _i(60)), second))
+    seconds = pc.if_else(in_range, seconds, _NULL_INT)
+    time = pc.binary_join_element_wise(iso_seconds(seconds), _s("Z"), _s(""))
+    odd = to_numpy(pc.fill_null(pc.and_(pc.is_null(base), in_range), FALSE))
     if not odd.any():
         return time
     exact = time.to_pylist()
-    stamps = pc.binary_join_element_wise(hour_key, pc.utf8_slice_codeunits(bsd, -6), "")
+    stamps = pc.binary_join_element_wise(hour_key, pc.utf8_slice_codeunits(bsd, -6), _s(""))
     for index in np.flatnonzero(odd).tolist():
         exact[index] = clock.parse(str(stamps[index]), _BSD)
-    return pa.array(exact, pa.string())
+    return arrays.strings(exact)
 
 
 def _epoch(iso: str | None) -> int | None:
@@ -336,28 +351,28 @@ def _skips(
 ) -> tuple[list[LineReject], pa.Table]:
     """Counted skips of the non-message lines, with the delivery lines' joins, as `parse`
     gives them."""
-    other = pc.fill_null(pc.invert(postfix), False)
-    reason = pc.binary_join_element_wise("not a postfix program (", program, ")", "")
+    other = pc.fill_null(pc.invert(postfix), FALSE)
+    reason = pc.binary_join_element_wise(_s("not a postfix program ("), program, _s(")"), _s(""))
     skips = skip_counts(numbers, other, reason)
-    delivery = pc.fill_null(is_delivered, False)
+    delivery = pc.fill_null(is_delivered, FALSE)
     reason = pc.binary_join_element_wise(
-        program, " delivery line (recipient joined to its message)", ""
+        program, _s(" delivery line (recipient joined to its message)"), _s("")
     )
     skips += skip_counts(numbers, delivery, reason)
     fields = pc.extract_regex(body.filter(delivery), _FAST_DELIVERY_FIELDS)
     key = pc.binary_join_element_wise(
-        host.filter(delivery), ":", pc.struct_field(fields, "qid"), ""
+        host.filter(delivery), _s(":"), pc.struct_field(fields, "qid"), _s("")
     )
-    unused = pc.fill_null(pc.and_(postfix, pc.invert(pc.or_(is_queued, is_delivered))), False)
+    unused = pc.fill_null(pc.and_(postfix, pc.invert(pc.or_(is_queued, is_delivered))), FALSE)
     reason = pc.binary_join_element_wise(
-        program, " line not used (only qmgr from= lines are messages)", ""
+        program, _s(" line not used (only qmgr from= lines are messages)"), _s("")
     )
     skips += skip_counts(numbers, unused, reason)
     # `QUEUEID: removed` lines (among the unused) close their message: a join without value.
     removed = pc.extract_regex(body.filter(unused), _FAST_REMOVED)
     is_removed = to_numpy(pc.fill_null(removed.is_valid(), FALSE))
     removed_key = pc.binary_join_element_wise(
-        host.filter(unused), ":", pc.struct_field(removed, "qid"), ""
+        host.filter(unused), _s(":"), pc.struct_field(removed, "qid"), _s("")
     ).filter(booleans(is_removed))
     joins = pa.table(
         [
