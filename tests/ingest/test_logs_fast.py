@@ -13,6 +13,7 @@ from molehunt.ingest.logs.common import LogPlan
 from molehunt.ingest.logs.directory import IdentityDirectory
 from molehunt.ingest.logs.postfix import postfix_fast, postfix_parser
 from molehunt.ingest.logs.squid import parse_squid, split_squid_fast
+from molehunt.ingest.logs.w3c import w3c_fast, w3c_parser
 from molehunt.ingest.logs.zeek import (
     DEFAULT_HTTP_FIELDS,
     DEFAULT_SMTP_FIELDS,
@@ -337,3 +338,113 @@ def test_zeek_http_fast_split_maps_clean_lines_itself() -> None:
     ]
     assert table.column("action").to_pylist() == ["visit", "upload", "visit"]
     assert table.column("size_bytes").to_pylist() == [None, "7340032", "9"]
+
+
+BERLIN = LocalClock(load_zone("Europe/Berlin"), datetime.datetime(2024, 12, 1, tzinfo=datetime.UTC))
+W3C_IIS = (
+    "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip sc-status "
+    "sc-bytes cs-bytes"
+).split()
+W3C_OTHER = "date time cs-username c-ip cs-method cs-uri-path sc-status".split()
+W3C_BLUE_COAT = "date time c-ip cs-username cs-host cs-uri-stem sc-status".split()
+W3C_VALUES = {
+    "date": ["2024-03-04", "2024-03-31", "2024-10-27", "2024-02-30", "24-03-04", "-"],
+    "time": ["08:09:10", "02:30:00", "02:59:59", "25:00:00", "12:60:01", "8:09:10", "-"],
+    "s-ip": ["10.0.0.1", "-"],
+    "cs-method": ["GET", "POST", "put", "-"],
+    "cs-uri-stem": ["/a/b.html", "-", "/x+y"],
+    "cs-uri-path": ["/p", "-"],
+    "cs-uri-query": ["q=1", "?r=2", "-"],
+    "s-port": ["80"],
+    "cs-username": ["ann", "Bob.X", "OFFSEC\\carol", "badeyek", "SYSTEM", "pc1$", "-", "é"],
+    "c-ip": ["10.1.2.4", "10.9.9.9", "-"],
+    "sc-status": ["200", "404", "-"],
+    "sc-bytes": ["512", "-", "12x"],
+    "cs-bytes": ["77", "-"],
+    "cs-host": ["example.org", "-"],
+}
+
+
+def _w3c_line(fields: list[str]) -> st.SearchStrategy[bytes]:
+    return st.tuples(*(st.sampled_from(W3C_VALUES[name]) for name in fields)).map(
+        lambda values: " ".join(values).encode()
+    )
+
+
+w3c_line = st.one_of(
+    _w3c_line(W3C_IIS),
+    _w3c_line(W3C_OTHER),
+    _w3c_line(W3C_BLUE_COAT),
+    st.sampled_from(
+        [
+            b"#Fields: " + " ".join(W3C_IIS).encode(),
+            b"#Fields: " + " ".join(W3C_OTHER).encode(),
+            b"#Fields: " + " ".join(W3C_BLUE_COAT).encode(),
+            b"#Fields: time c-ip",
+            b"#Software: Microsoft Internet Information Services 10.0",
+            b'2024-03-04 08:09:10 10.0.0.1 GET "/a b" - 80 ann 10.1.2.4 200 5 6',
+            b"2024-03-04  08:09:10 10.0.0.1 GET /a - 80 ann 10.1.2.4 200 5 6",
+            b"2024-03-04 08:09:10 10.0.0.1 GET /a - 80 ann 10.1.2.4 200 5 6\r",
+            b"",
+            b"\xff\xfe",
+        ]
+    ),
+    _w3c_line(W3C_IIS).flatmap(lambda s: st.integers(0, len(s)).map(lambda n: s[:n])),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(w3c_line, min_size=1, max_size=14),
+    newline=st.booleans(),
+    directory=st.sampled_from([None, DIRECTORY]),
+    first_fields=st.sampled_from([W3C_IIS, W3C_OTHER]),
+)
+def test_w3c_fast_split_equals_the_per_line_parser(
+    lines: list[bytes],
+    newline: bool,
+    directory: IdentityDirectory | None,
+    first_fields: list[str],
+) -> None:
+    chunk = Chunk(b"\n".join(lines) + (b"\n" if newline else b""), 3, 0, True)
+    assume(chunk.data)
+    fast_parser = w3c_parser(tuple(first_fields), BERLIN)
+    fast = LogPlan("w3c", fast_parser, "http", identities=directory, fast=w3c_fast(fast_parser))
+    exact = LogPlan("w3c", w3c_parser(tuple(first_fields), BERLIN), "http", identities=directory)
+    fast_table, fast_rejects = fast.split(chunk)
+    exact_table, exact_rejects = exact.split(chunk)
+    assert fast_table.equals(exact_table), (fast_table.to_pylist(), exact_table.to_pylist())
+    assert fast_rejects == exact_rejects
+
+
+def test_w3c_fast_split_takes_clean_lines_itself_across_a_fields_line() -> None:
+    parser = w3c_parser(tuple(W3C_IIS), BERLIN)
+    data = (
+        b"2024-03-04 08:09:10 10.0.0.1 POST /a q=1 80 Ann 10.1.2.4 200 512 77\n"
+        b"#Fields: " + " ".join(W3C_OTHER).encode() + b"\n"
+        b"2024-03-04 08:09:11 - 10.1.2.4 GET /p 404\n"
+    )
+    rows = w3c_fast(parser)(Chunk(data, 1, 0, True))
+    assert rows is not None
+    table, leftover, _, _, _ = rows
+    assert leftover == [2]
+    assert table.select(
+        ["user", "time", "action", "object", "size_bytes", "_line"]
+    ).to_pylist() == [
+        {
+            "user": "ann",
+            "time": "2024-03-04T07:09:10Z",
+            "action": "upload",
+            "object": "/a?q=1",
+            "size_bytes": "77",
+            "_line": 1,
+        },
+        {
+            "user": None,
+            "time": "2024-03-04T07:09:11Z",
+            "action": "visit",
+            "object": "/p",
+            "size_bytes": None,
+            "_line": 3,
+        },
+    ]

@@ -36,7 +36,7 @@ from molehunt.ingest.logs.ocsf import (
 )
 from molehunt.ingest.logs.postfix import postfix_fast, postfix_parser
 from molehunt.ingest.logs.squid import parse_squid, split_squid_fast
-from molehunt.ingest.logs.w3c import fields_before, w3c_fields, w3c_parser
+from molehunt.ingest.logs.w3c import fields_before, w3c_fast, w3c_fields, w3c_parser
 from molehunt.ingest.logs.windows_export import (
     EVENT_NAMESPACE,
     parse_winlogbeat_line,
@@ -171,7 +171,7 @@ def plan_for(
             parser.fields = fields_before(path, start, parser.fields)
             return read_chunks(path, start=start, first_line=first_line)
 
-        return LogPlan("w3c", parser, channel="http"), w3c_chunks
+        return LogPlan("w3c", parser, channel="http", fast=w3c_fast(parser)), w3c_chunks
     if log_format == "exchange":
         fields = fields_from_header(read_head(path, 8))
         return LogPlan("exchange", exchange_parser(fields), channel="email"), None
