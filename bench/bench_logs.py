@@ -3,7 +3,8 @@
 Text formats: the real samples in ../shared/data/logs replicated (times shifted so lines
 differ) to --lines lines each, ingested into a fresh workspace (zeek-http, which has no real
 sample, is synthetic: one request in five names a user, the others are skipped; postfix-iso
-is the postfix lines with rsyslog's RFC 3339 stamps). EVTX, two figures:
+is the postfix lines with rsyslog's RFC 3339 stamps; w3c is synthetic IIS lines, one in three
+with a user name). EVTX, two figures:
 
 - evtx: the 9 sample .evtx files (5 to 2,261 records) in one call, as `molehunt ingest logs
   DIR` reads them, --repeat times, each into a fresh workspace (a file is ingested once per
@@ -96,6 +97,25 @@ def zeek_http_lines(count: int) -> bytes:
         )
         out.append("\t".join(values[name] for name in DEFAULT_HTTP_FIELDS).encode())
     return b"\n".join([*header, *out]) + b"\n"
+
+
+def w3c_lines(count: int) -> bytes:
+    """`count` IIS W3C lines (no real sample: synthetic, IIS's default fields, 1 in 3 named)."""
+    from molehunt.ingest.logs.w3c import DEFAULT_FIELDS
+
+    out = [b"#Software: Microsoft Internet Information Services 10.0", b"#Version: 1.0"]
+    out.append(b"#Fields: " + " ".join(DEFAULT_FIELDS).encode())
+    for number in range(count - 3):
+        second = number // 20
+        stamp = f"2024-03-{4 + second // 86400:02d} {second // 3600 % 24:02d}:"
+        stamp += f"{second // 60 % 60:02d}:{second % 60:02d}"
+        user = f"user{number % 400}" if number % 3 == 0 else "-"
+        method = "POST" if number % 9 == 0 else "GET"
+        out.append(
+            f"{stamp} 10.0.0.1 {method} /path/{number % 1000}.aspx q={number} 443 {user} "
+            f"10.1.{number % 7}.{number % 200} Mozilla/5.0 - 200 0 0 {number % 500}".encode()
+        )
+    return b"\n".join(out) + b"\n"
 
 
 def postfix_lines(count: int) -> bytes:
@@ -215,7 +235,7 @@ def main() -> None:
     parser.add_argument("--evtx-copies", type=int, default=20)
     parser.add_argument(
         "--formats",
-        default="squid,squid-large,zeek-smtp,zeek-http,postfix,postfix-iso,evtx,evtx-large",
+        default="squid,squid-large,zeek-smtp,zeek-http,postfix,postfix-iso,w3c,evtx,evtx-large",
         help="Comma-separated formats to time.",
     )
     args = parser.parse_args()
@@ -227,6 +247,7 @@ def main() -> None:
             ("zeek-http", zeek_http_lines, "zeek-http"),
             ("postfix", postfix_lines, "postfix"),
             ("postfix-iso", postfix_iso_lines, "postfix"),
+            ("w3c", w3c_lines, "w3c"),
         ):
             if name not in wanted:
                 continue
