@@ -10,7 +10,7 @@ from pathlib import Path
 
 from molehunt.ingest.reader import Chunk
 from molehunt.store import Store
-from molehunt.watch import Notice, WatchConfig, Watcher
+from molehunt.watch import Notice, WatchConfig, Watcher, follow
 from molehunt.watch.follow import complete_lines
 from tests.watch.conftest import MemorySink
 
@@ -150,3 +150,26 @@ def test_a_poll_reads_up_to_the_size_it_saw_while_the_writer_goes_on(tmp_path: P
     assert read(complete_lines(1 << 30, chunk_bytes=4, end=20)(path, 0, 1)) == b"a\n" * 10
     # Without the size seen at the poll, the reader chases the writer up to its limit.
     assert b"b\n" in read(complete_lines(40, chunk_bytes=4)(path, 0, 1))
+
+
+def test_a_restarted_watch_does_not_take_what_was_read_before_for_a_backlog(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.jsonl"
+    lines = (
+        _event(f"U{i % 50:04d}", f"2010-01-0{4 + i % 2}T09:{i % 60:02d}:00Z") for i in range(12000)
+    )
+    path.write_bytes(b"".join(lines))
+    assert path.stat().st_size > follow.STAGE_LIMIT_BYTES
+    with Store.open(tmp_path / "ws") as store:
+        first = Watcher(store, [path], [], WatchConfig(grace_seconds=3600))
+        first.step()
+        first.commit()
+        again = Watcher(store, [path], [], WatchConfig(grace_seconds=3600))
+        again.step()  # finds its place in the file: nothing new, not 1.2 MB
+        assert again.files[0].arrived == 0
+        assert not again.files[0].catching_up(1 << 24)
+        with path.open("ab") as handle:  # then a burst
+            handle.write(path.read_bytes())
+        again.step()
+        assert again.files[0].catching_up(1 << 24)

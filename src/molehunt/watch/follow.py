@@ -201,7 +201,11 @@ class FollowedFile:
         # staging it first would parse it twice.
         burst = stat.st_size - max(self.done, self.staged_end) >= STAGE_LIMIT_BYTES
         if commit or backlog or burst or self.source_id is None:
-            return self._commit(store, limit, stat.st_size), 0
+            unknown = self.source_id is None
+            report = self._commit(store, limit, stat.st_size)
+            if unknown:  # where the file stood was known only now: what is left is the backlog
+                self.arrived = max(0, stat.st_size - max(self.done, self.staged_end))
+            return report, 0
         first = self.staged_line + 1
         end, lines = stage_chunks(
             store,

@@ -203,8 +203,9 @@ class Watcher:
             if on_step is not None:
                 on_step()
             idle = self.clock() - self.idle_since
-            if self.config.idle_exit_seconds is not None and idle >= self.config.idle_exit_seconds:
-                break
+            limit = self.config.idle_exit_seconds
+            if limit is not None and idle >= limit and self.close_due is None:
+                break  # (a close that waited for a backlog runs at the next step first)
             if not busy:
                 stop.wait(self.config.poll_seconds)
         return self.stats
