@@ -104,6 +104,31 @@ def _moved(line: bytes, stamp: bytes) -> bytes:
     return line[:comma] + stamp + line[comma + 10 :]
 
 
+def _time_steps(watcher: Watcher) -> dict[str, float]:
+    """Time the watcher's poll, close, evaluation and alerting (total and longest)."""
+    timings: dict[str, float] = {}
+    for key, name in (
+        ("poll", "_poll"),
+        ("close", "_close_complete_days"),
+        ("evaluate", "_evaluate_open_days"),
+        ("raise", "_raise"),
+    ):
+        timings[key] = timings["max " + key] = 0.0
+        original = getattr(watcher, name)
+
+        def wrapper(*args: object, _key: str = key, _call=original, **kwargs: object) -> object:  # type: ignore[no-untyped-def]
+            began = time.perf_counter()
+            try:
+                return _call(*args, **kwargs)
+            finally:
+                spent = time.perf_counter() - began
+                timings[_key] += spent
+                timings["max " + _key] = max(timings["max " + _key], spent)
+
+        setattr(watcher, name, wrapper)
+    return timings
+
+
 def throughput(
     store: Store, inputs: Path, later: dict, days: list, profile: bool, one_day: bool
 ) -> Watcher:
@@ -135,29 +160,7 @@ def throughput(
                 with (inputs / name).open("ab") as handle:
                     handle.writelines(later[name].get(day, []))
 
-    timings = {"poll": 0.0, "close": 0.0, "evaluate": 0.0}
-    original = {
-        key: getattr(watcher, f"_{name}")
-        for key, name in (
-            ("poll", "poll"),
-            ("close", "close_complete_days"),
-            ("evaluate", "evaluate_open_days"),
-        )
-    }
-
-    def timed(key: str):  # type: ignore[no-untyped-def]
-        def wrapper(*args: object, **kwargs: object) -> object:
-            began = time.perf_counter()
-            try:
-                return original[key](*args, **kwargs)
-            finally:
-                timings[key] += time.perf_counter() - began
-
-        return wrapper
-
-    watcher._poll = timed("poll")  # type: ignore[method-assign]
-    watcher._close_complete_days = timed("close")  # type: ignore[method-assign]
-    watcher._evaluate_open_days = timed("evaluate")  # type: ignore[method-assign]
+    timings = _time_steps(watcher)
     profiler = cProfile.Profile() if profile else None
     writer = threading.Thread(target=write)
     started = time.perf_counter()
@@ -203,7 +206,9 @@ def throughput(
     print(
         "  time in: "
         + ", ".join(
-            f"{key} {value:.1f} s ({value / elapsed:.0%})" for key, value in timings.items()
+            f"{key} {value:.1f} s ({value / elapsed:.0%})"
+            for key, value in timings.items()
+            if not key.startswith("max ")
         )
     )
     if profiler:
@@ -226,19 +231,8 @@ def latency(
         store, [inputs / n for n in ACTIVITY], [sink], WatchConfig(grace_seconds=3600)
     )
     watcher.step()
-    closing = {"seconds": 0.0, "runs": 0}
-    close = watcher._close_complete_days
-
-    def timed_close(*args: object, **kwargs: object) -> None:
-        began, before = time.perf_counter(), len(watcher.stats.closed)
-        try:
-            close(*args, **kwargs)  # type: ignore[arg-type]
-        finally:
-            if len(watcher.stats.closed) > before:
-                closing["seconds"] += time.perf_counter() - began
-                closing["runs"] += 1
-
-    watcher._close_complete_days = timed_close  # type: ignore[method-assign]
+    closes = len(watcher.stats.closed)
+    timings = _time_steps(watcher)
     planted: dict[str, float] = {}
     chooser = random.Random(7)
     stop = threading.Event()
@@ -300,8 +294,13 @@ def latency(
         "CPU-seconds)"
     )
     print(
-        f"  slowest waits: {', '.join(f'{w:.3f} s' for w in waits[-3:])}; day closes meanwhile: "
-        f"{closing['runs']}, {closing['seconds']:.2f} s"
+        f"  slowest waits: {', '.join(f'{w:.3f} s' for w in waits[-3:])}; days closed "
+        f"meanwhile: {len(watcher.stats.closed) - closes}; time in: "
+        + ", ".join(
+            f"{key} {value:.1f} s (longest {timings['max ' + key]:.2f} s)"
+            for key, value in timings.items()
+            if not key.startswith("max ")
+        )
     )
 
 
