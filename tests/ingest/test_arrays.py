@@ -57,9 +57,9 @@ def test_lone_surrogate_raises_as_pa_array_does() -> None:
 
 
 @pytest.mark.skipif(not LOGS.is_dir(), reason=f"{LOGS} not found")
-def test_ingest_of_evtx_squid_and_postfix_does_not_import_pandas(tmp_path: Path) -> None:
-    # pyarrow imports pandas on the first Python value it converts (0.25-0.4 s): the EVTX,
-    # Squid and Postfix paths build their arrays from buffers, so a process never pays it.
+def test_ingest_of_native_logs_does_not_import_pandas(tmp_path: Path) -> None:
+    # pyarrow imports pandas on the first Python value it converts (0.25-0.4 s): the log
+    # formats build their arrays from buffers, so a process never pays it.
     maillog = tmp_path / "maillog"
     maillog.write_text(
         "Jan  2 07:00:00 mx postfix/qmgr[6]: QA: from=<ann@x.org>, size=5, nrcpt=1\n"
@@ -76,11 +76,13 @@ def test_ingest_of_evtx_squid_and_postfix_does_not_import_pandas(tmp_path: Path)
         logs = Path({str(LOGS)!r})
         evtx = sorted(logs.rglob("*.evtx"))
         squid = sorted(logs.rglob("squid*.log"))
+        zeek = sorted(logs.rglob("zeek-smtp*"))
         with Store.open(Path({str(tmp_path)!r}) / "ws") as store:
             one = ingest_logs(store, evtx, "evtx")
             two = ingest_logs(store, squid, "squid")
             three = ingest_logs(store, [Path({str(maillog)!r})], "postfix")
-        assert one.stored and two.stored and three.stored == 2, (one, two, three)
+            four = ingest_logs(store, zeek, "zeek-smtp")
+        assert one.stored and two.stored and three.stored == 2 and four.stored, (one, four)
         print("pandas" in sys.modules)
         """
     )

@@ -8,6 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from molehunt.ingest import arrays
+from molehunt.ingest.arrays import FALSE, to_numpy
 from molehunt.ingest.csv_chunk import LINE_COLUMN
 from molehunt.ingest.logs.common import (
     Event,
@@ -222,6 +224,20 @@ def zeek_http_parser(fields: tuple[str, ...] = DEFAULT_HTTP_FIELDS) -> LineParse
 _PRINTABLE = r"^[ -~\t]*\n?$"
 _TS = r"^\d{9,10}(\.\d{1,6})?$"
 _EMPTY = ("-", "(empty)", "")
+# Arrow values for compute calls (a Python value there goes through `pa.scalar`, whose first
+# call in a process imports pandas: `molehunt.ingest.arrays`).
+_EMPTY_VALUES = arrays.strings(list(_EMPTY))
+_S_EMPTY, _S_COLON, _S_ZEEK, _S_HTTP, _S_UPLOAD, _S_VISIT = (
+    arrays.string_scalar(text) for text in ("", ":", "zeek:", "http://", "upload", "visit")
+)
+_NULL = pa.nulls(1, pa.string())[0]
+
+
+def _index(value: int) -> pa.Scalar:
+    """A list index as an Arrow scalar (see above)."""
+    return arrays.numbers([value])[0]
+
+
 _ADDRESS = r"^[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+$"
 _ADDRESS_LIST = r"^[^,<> ]+(,[^,<> ]+)*$"
 _SPECIAL_LOCAL = r"^(?i:system|anonymous|dwm-.*|umfd-.*)@"
@@ -242,10 +258,10 @@ def zeek_smtp_fast(fields: tuple[str, ...]) -> FastSplit | None:
         numbers, header, clean, safe = shaped
 
         def field(name: str) -> pa.Array:
-            return pc.list_element(safe, index[name])
+            return pc.list_element(safe, _index(index[name]))
 
         def empty(name: str) -> pa.Array:
-            return pc.is_in(field(name), pa.array(_EMPTY))
+            return pc.is_in(field(name), _EMPTY_VALUES)
 
         def addresses(name: str) -> pa.Array:
             return pc.or_(empty(name), pc.match_substring_regex(field(name), _ADDRESS_LIST))
@@ -259,7 +275,7 @@ def zeek_smtp_fast(fields: tuple[str, ...]) -> FastSplit | None:
             message = pc.and_(message, addresses(name))
         # The exact parser rejects a time out of range; such a line is left to it.
         handled = pc.or_(pc.or_(header, no_message), message)
-        keep = pc.fill_null(message, False)
+        keep = pc.fill_null(message, FALSE)
         rows = safe.filter(keep)
         count = len(rows)
 
@@ -270,25 +286,25 @@ def zeek_smtp_fast(fields: tuple[str, ...]) -> FastSplit | None:
             return pc.replace_substring(get(name), ",", ";")
 
         sender = get("mailfrom")
-        uid = pc.fill_null(get("uid"), "")
-        depth = pc.fill_null(get("trans_depth"), "")
+        uid = pc.fill_null(get("uid"), _S_EMPTY)
+        depth = pc.fill_null(get("trans_depth"), _S_EMPTY)
         columns = {
             "user": _local_part(sender),
-            "event_id": pc.binary_join_element_wise("zeek:", uid, ":", depth, ""),
+            "event_id": pc.binary_join_element_wise(_S_ZEEK, uid, _S_COLON, depth, _S_EMPTY),
             "time": epoch_strings(get("ts")),
             "host": get("id.orig_h"),
-            "channel": pa.array(["email"] * count, pa.string()),
-            "action": pa.array(["send"] * count, pa.string()),
+            "channel": arrays.repeated("email", count),
+            "action": arrays.repeated("send", count),
             "object": pc.coalesce(joined("rcptto"), joined("to")),
             "sender": sender,
             "recipients_to": joined("to"),
             "recipients_cc": joined("cc"),
             "content": get("subject"),
-            LINE_COLUMN: pa.array(numbers[keep.to_numpy(zero_copy_only=False)]),
+            LINE_COLUMN: arrays.numbers(numbers[to_numpy(keep)]),
             "_account": sender,
             "_ip": pa.nulls(count, pa.string()),
         }
-        leftover = numbers[~pc.fill_null(handled, False).to_numpy(zero_copy_only=False)]
+        leftover = numbers[~to_numpy(pc.fill_null(handled, FALSE))]
         skips = skip_counts(numbers, header, "Zeek header line")
         skips += skip_counts(numbers, no_message, _NO_MESSAGE)
         return event_table(columns, count), leftover.tolist(), _NO_MESSAGE, skips, None
@@ -316,18 +332,21 @@ def _shaped(
     parts = pc.split_pattern(pc.utf8_rtrim(lines, characters="\n"), "\t")
     shaped = pc.and_(
         pc.and_(printable, pc.invert(header)),
-        pc.equal(pc.list_value_length(parts), len(fields)),
+        pc.equal(pc.list_value_length(parts), arrays.numbers([len(fields)], "int32")[0]),
     )
-    safe = pc.if_else(shaped, parts, pa.scalar(["0"] * len(fields), parts.type))
-    ts = pc.list_element(safe, fields.index("ts"))
+    zeros = pa.ListArray.from_arrays(
+        arrays.numbers([0, len(fields)], "int32"), arrays.repeated("0", len(fields))
+    )
+    safe = pc.if_else(shaped, parts, zeros.cast(parts.type)[0])
+    ts = pc.list_element(safe, _index(fields.index("ts")))
     clean = pc.and_(shaped, pc.match_substring_regex(ts, _TS))
     return line_numbers(chunk), header, clean, safe
 
 
 def _value(rows: pa.Array, index: int) -> pa.Array:
     """A field of the rows, NULL where Zeek writes `-` or `(empty)` (the exact `get`'s '')."""
-    value = pc.list_element(rows, index)
-    return pc.if_else(pc.is_in(value, pa.array(_EMPTY)), pa.scalar(None, pa.string()), value)
+    value = pc.list_element(rows, _index(index))
+    return pc.if_else(pc.is_in(value, _EMPTY_VALUES), _NULL, value)
 
 
 # User names the http fast path maps itself (as `account_user` does: lower-cased); others
@@ -349,13 +368,13 @@ def zeek_http_fast(fields: tuple[str, ...]) -> FastSplit | None:
         if shaped is None:
             return None
         numbers, header, clean, safe = shaped
-        username = pc.list_element(safe, index["username"])
-        anonymous = pc.is_in(username, pa.array(_EMPTY))
+        username = pc.list_element(safe, _index(index["username"]))
+        anonymous = pc.is_in(username, _EMPTY_VALUES)
         plain = pc.and_(
             pc.match_substring_regex(username, _PLAIN_USER),
             pc.invert(pc.match_substring_regex(username, _SPECIAL_USER)),
         )
-        keep = pc.fill_null(pc.and_(clean, pc.or_(anonymous, plain)), False)
+        keep = pc.fill_null(pc.and_(clean, pc.or_(anonymous, plain)), FALSE)
         rows = safe.filter(keep)
         count = len(rows)
 
@@ -363,34 +382,32 @@ def zeek_http_fast(fields: tuple[str, ...]) -> FastSplit | None:
             return _value(rows, index[name])
 
         def text(name: str) -> pa.Array:
-            return pc.fill_null(get(name), "")
+            return pc.fill_null(get(name), _S_EMPTY)
 
         account = get("username")
         client = get("id.orig_h")
-        upload = pc.is_in(pc.utf8_upper(text("method")), pa.array(sorted(_UPLOAD_METHODS)))
+        upload = pc.is_in(pc.utf8_upper(text("method")), arrays.strings(sorted(_UPLOAD_METHODS)))
         size = pc.if_else(upload, get("request_body_len"), get("response_body_len"))
         server = pc.coalesce(get("host"), get("id.resp_h"))
-        url = pc.binary_join_element_wise("http://", server, text("uri"), "")
+        url = pc.binary_join_element_wise(_S_HTTP, server, text("uri"), _S_EMPTY)
         columns = {
             "user": pc.utf8_lower(account),
             "event_id": pc.binary_join_element_wise(
-                "zeek:", text("uid"), ":", text("trans_depth"), ""
+                _S_ZEEK, text("uid"), _S_COLON, text("trans_depth"), _S_EMPTY
             ),
             "time": epoch_strings(get("ts")),
             "host": client,
-            "channel": pa.array(["http"] * count, pa.string()),
-            "action": pc.if_else(upload, "upload", "visit"),
+            "channel": arrays.repeated("http", count),
+            "action": pc.if_else(upload, _S_UPLOAD, _S_VISIT),
             "object": pc.coalesce(url, get("uri")),
-            "size_bytes": pc.if_else(
-                pc.match_substring_regex(size, "^[0-9]+$"), size, pa.scalar(None, pa.string())
-            ),
+            "size_bytes": pc.if_else(pc.match_substring_regex(size, "^[0-9]+$"), size, _NULL),
             "content": get("status_code"),
-            LINE_COLUMN: pa.array(numbers[keep.to_numpy(zero_copy_only=False)]),
+            LINE_COLUMN: arrays.numbers(numbers[to_numpy(keep)]),
             "_account": account,
-            "_ip": pc.if_else(pc.is_null(account), client, pa.scalar(None, pa.string())),
+            "_ip": pc.if_else(pc.is_null(account), client, _NULL),
         }
-        handled = pc.fill_null(pc.or_(header, keep), False)
-        leftover = numbers[~handled.to_numpy(zero_copy_only=False)]
+        handled = pc.fill_null(pc.or_(header, keep), FALSE)
+        leftover = numbers[~to_numpy(handled)]
         skips = skip_counts(numbers, header, "Zeek header line")
         return event_table(columns, count), leftover.tolist(), _NO_HTTP_USER, skips, None
 
