@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
+from molehunt.features import daily
 from molehunt.features.catalog import CONTEXT_COLUMNS, load_features
 from molehunt.features.daily import derived_feature_columns, derived_features_sql
 
@@ -94,3 +95,32 @@ def test_a_subset_of_columns_has_the_full_querys_values(
 def test_an_unknown_column_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="not a derived feature column: no_such_column"):
         derived_features_sql(SINCE, UNTIL, True, ["prior_days", "no_such_column"])
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [(SINCE, UNTIL), (UNTIL - timedelta(days=1), UNTIL), (UNTIL - timedelta(days=7), UNTIL)],
+)
+def test_a_few_new_days_joined_with_earlier_rows_equal_the_windows(
+    connection: duckdb.DuckDBPyConnection,
+    monkeypatch: pytest.MonkeyPatch,
+    since: date,
+    until: date,
+) -> None:
+    """A run of a few days computes its frames by a join (`JOINED_FRAMES_MAX_DAYS`), a long
+    one by windows: both give every column, up to the order floats are summed in."""
+    assert (until - since).days <= daily.JOINED_FRAMES_MAX_DAYS
+    query = "SELECT * FROM ({}) ORDER BY user, day"
+    joined_sql = derived_features_sql(since, until, True)
+    joined = connection.execute(query.format(joined_sql)).fetchall()
+    monkeypatch.setattr(daily, "JOINED_FRAMES_MAX_DAYS", -1)
+    windowed_sql = derived_features_sql(since, until, True)
+    assert "framed AS" in joined_sql and "framed AS" not in windowed_sql
+    windowed = connection.execute(query.format(windowed_sql)).fetchall()
+    assert len(joined) == len(windowed) > 4 * (until - since).days // 2
+    for row, other in zip(joined, windowed, strict=True):
+        for a, b in zip(row, other, strict=True):
+            if isinstance(a, float) and isinstance(b, float):
+                assert abs(a - b) <= 1e-9 * max(1.0, abs(b)), (row[:2], a, b)
+            else:
+                assert a == b, (row[:2], a, b)

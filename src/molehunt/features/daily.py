@@ -17,6 +17,12 @@ from molehunt.features.catalog import (
 from molehunt.features.enrich import enriched_events_sql, refresh_reference_tables
 from molehunt.store.database import Transaction
 
+# A run of at most this many new days computes its own and trend baselines by joining each
+# new row with its person's earlier rows (`_joined_frames_sql`); a longer one by windows.
+JOINED_FRAMES_MAX_DAYS = 7
+# Earlier rows per person the frames can reach (the trend baseline's).
+RECENT_ROWS = BASELINE_DAYS + TREND_DAYS
+
 
 def _day(value: date | None) -> str:
     return "DATE '1900-01-01'" if value is None else f"DATE '{value.isoformat()}'"
@@ -67,13 +73,17 @@ def compute_features(
             r.* EXCLUDE (user, day)
         FROM ({select_raw}) r
         LEFT JOIN org_month o ON o.month = strftime(r.day, '%Y-%m') AND o.user_id = r.user"""
-    connection.execute(f"CREATE TABLE IF NOT EXISTS features_raw AS {with_group} LIMIT 0")
+    # (Planning a query costs a tenth of a second here: only a new workspace plans it twice.)
+    tables = {row[0] for row in connection.execute("SELECT table_name FROM duckdb_tables()")}
+    if "features_raw" not in tables:
+        connection.execute(f"CREATE TABLE features_raw AS {with_group} LIMIT 0")
     connection.execute(f"INSERT INTO features_raw {with_group}")
     context = has_context(connection)
     if context:
         connection.execute(f"INSERT INTO features_raw BY NAME {_trip_days_sql(since, until)}")
     derived = derived_features_sql(since, until, context)
-    connection.execute(f"CREATE TABLE IF NOT EXISTS features AS {derived} LIMIT 0")
+    if "features" not in tables:
+        connection.execute(f"CREATE TABLE features AS {derived} LIMIT 0")
     added = connection.execute(f"INSERT INTO features {derived}")
     return int(added[0][0]) if added else 0
 
@@ -188,7 +198,8 @@ def derived_features_sql(
     def wanted(*names: str) -> bool:
         return columns is None or any(name in columns for name in names)
 
-    windows: list[str] = []
+    # (alias, aggregate, feature, frame, outer expression of the aggregate's value)
+    windows: list[tuple[str, str, str, str, str]] = []
     history: list[str] = ["count(*) AS earlier"]
     peers: list[str] = ["count(*) OVER peers AS peer_count"]
     outputs: list[str] = ["peer_count"]
@@ -203,9 +214,9 @@ def derived_features_sql(
             outputs.append(x)
         if f.baseline:
             if wanted(f"own_mean_{x}", f"z_own_{x}", *dev):
-                windows.append(f"avg({x}) OVER own AS own_mean_{x}")
+                windows.append((f"own_mean_{x}", "avg", x, "own", "{}"))
             if wanted(f"z_own_{x}", *dev):
-                windows.append(f"var_pop({x}) OVER own AS own_var_{x}")
+                windows.append((f"own_var_{x}", "var_pop", x, "own", "{}"))
             if wanted(f"peer_mean_{x}", f"z_peer_{x}", *dev):
                 peers.append(f"avg({x}) OVER peers AS peer_mean_{x}")
             if wanted(f"z_peer_{x}"):
@@ -230,11 +241,11 @@ def derived_features_sql(
             outputs.append(deviation_sql(x))
         if f.trend:
             if wanted(f"recent_{x}", f"z_trend_{x}"):
-                windows.append(f"sum({x}) OVER trend_recent AS recent_{x}")
+                windows.append((f"recent_{x}", "sum", x, "trend_recent", "{}"))
             if wanted(f"trend_mean_{x}", f"z_trend_{x}"):
-                windows.append(f"avg({x}) OVER trend_base AS trend_mean_{x}")
+                windows.append((f"trend_mean_{x}", "avg", x, "trend_base", "{}"))
             if wanted(f"z_trend_{x}"):
-                windows.append(f"var_pop({x}) OVER trend_base AS trend_var_{x}")
+                windows.append((f"trend_var_{x}", "var_pop", x, "trend_base", "{}"))
             for name, sql in (
                 (f"recent_{x}", f"recent_{x}"),
                 (f"trend_mean_{x}", f"trend_mean_{x}"),
@@ -249,9 +260,8 @@ def derived_features_sql(
                     outputs.append(sql)
         if f.first and wanted(f"first_{x}"):
             history.append(f"max({x}) AS ever_{x}")
-            windows.append(
-                f"greatest(coalesce(max({x}) OVER past, 0), coalesce(h.ever_{x}, 0)) AS ever_{x}"
-            )
+            ever = f"greatest(coalesce({{}}, 0), coalesce(h.ever_{x}, 0))"
+            windows.append((f"ever_{x}", "max", x, "past", ever))
             outputs.append(
                 f"CASE WHEN prior_days >= {WARM_UP_DAYS} AND {x} > 0 AND ever_{x} = 0 "
                 f"THEN 1.0::DOUBLE ELSE 0.0::DOUBLE END AS first_{x}"
@@ -266,11 +276,8 @@ def derived_features_sql(
         if context and wanted(*CONTEXT_COLUMNS)
         else ""
     )
-    prior = "AS prior_days" + (",\n            " + ", ".join(windows) if windows else "")
-    # Only the new days and each person's last BASELINE_DAYS + TREND_DAYS earlier rows enter
-    # the windows;
-    # what the windows need from further back (how many active days, whether a behaviour was
-    # ever seen) comes from one grouped pass, so a one-day run does not re-window the past.
+    joined = since is not None and (until - since).days <= JOINED_FRAMES_MAX_DAYS
+    frames = _joined_frames_sql(since, until, windows) if joined else _windowed_frames_sql(windows)
     return f"""
     WITH h AS (
         SELECT user, {", ".join(history)} FROM features_raw
@@ -281,24 +288,80 @@ def derived_features_sql(
         SELECT * EXCLUDE (newest) FROM (
             SELECT *, row_number() OVER (PARTITION BY user ORDER BY day DESC) AS newest
             FROM features_raw WHERE day <= {_day(since)})
-        WHERE newest <= {BASELINE_DAYS + TREND_DAYS}),
-    w AS (
-        SELECT r.*,
-            count(*) OVER past
-                + greatest(coalesce(h.earlier, 0) - {BASELINE_DAYS + TREND_DAYS}, 0) {prior}
-        FROM recent r LEFT JOIN h ON h.user = r.user
-        WINDOW past AS (PARTITION BY r.user ORDER BY r.day
-                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
-               own AS (PARTITION BY r.user ORDER BY r.day
-                       ROWS BETWEEN {BASELINE_DAYS} PRECEDING AND 1 PRECEDING),
-               trend_recent AS (PARTITION BY r.user ORDER BY r.day
-                       ROWS BETWEEN {TREND_DAYS - 1} PRECEDING AND CURRENT ROW),
-               trend_base AS (PARTITION BY r.user ORDER BY r.day
-                       ROWS BETWEEN {BASELINE_DAYS + TREND_DAYS - 1} PRECEDING
-                       AND {TREND_DAYS} PRECEDING)),
+        WHERE newest <= {RECENT_ROWS}),
+    {frames},
     p AS (
         SELECT w.*, {", ".join(peers)} FROM w
         WHERE day > {_day(since)} AND day <= {_day(until)}
         WINDOW peers AS (PARTITION BY peer_group, day))
     SELECT p.user, p.day, p.peer_group, p.prior_days, {", ".join(outputs)}
     FROM p {context_join}"""
+
+
+# Only the new days and each person's last BASELINE_DAYS + TREND_DAYS earlier rows (`recent`)
+# enter the frames; what they need from further back (how many active days, whether a
+# behaviour was ever seen) comes from one grouped pass (`h`), so a one-day run does not
+# re-window the past. Frames count rows (active days) before the row, as windows over
+# `recent` ordered by day:
+_FRAMES = {
+    "past": ("UNBOUNDED PRECEDING AND 1 PRECEDING", "o.rn < t.rn"),
+    "own": (
+        f"{BASELINE_DAYS} PRECEDING AND 1 PRECEDING",
+        f"o.rn BETWEEN t.rn - {BASELINE_DAYS} AND t.rn - 1",
+    ),
+    "trend_recent": (
+        f"{TREND_DAYS - 1} PRECEDING AND CURRENT ROW",
+        f"o.rn BETWEEN t.rn - {TREND_DAYS - 1} AND t.rn",
+    ),
+    "trend_base": (
+        f"{BASELINE_DAYS + TREND_DAYS - 1} PRECEDING AND {TREND_DAYS} PRECEDING",
+        f"o.rn BETWEEN t.rn - {BASELINE_DAYS + TREND_DAYS - 1} AND t.rn - {TREND_DAYS}",
+    ),
+}
+
+
+def _windowed_frames_sql(windows: list[tuple[str, str, str, str, str]]) -> str:
+    """The `w` relation by window functions over all of `recent`: cheapest for many new days."""
+    items = "".join(
+        f",\n            {outer.format(f'{aggregate}({x}) OVER {frame}')} AS {alias}"
+        for alias, aggregate, x, frame, outer in windows
+    )
+    specs = ",\n               ".join(
+        f"{name} AS (PARTITION BY r.user ORDER BY r.day ROWS BETWEEN {rows})"
+        for name, (rows, _) in _FRAMES.items()
+    )
+    return f"""w AS (
+        SELECT r.*,
+            count(*) OVER past
+                + greatest(coalesce(h.earlier, 0) - {RECENT_ROWS}, 0) AS prior_days{items}
+        FROM recent r LEFT JOIN h ON h.user = r.user
+        WINDOW {specs})"""
+
+
+def _joined_frames_sql(
+    since: date | None, until: date, windows: list[tuple[str, str, str, str, str]]
+) -> str:
+    """The `w` relation of the new days only, each joined with its person's earlier rows of
+    `recent` and aggregated with one filter per frame: a window function would compute its
+    frames for every row of `recent` (about 70 per person) to keep one."""
+    aggregates = "".join(
+        f",\n            {aggregate}(o.{x}) FILTER (WHERE {_FRAMES[frame][1]}) AS {alias}"
+        for alias, aggregate, x, frame, _ in windows
+    )
+    items = "".join(
+        f",\n            {outer.format(f'f.{alias}')} AS {alias}"
+        for alias, _, _, _, outer in windows
+    )
+    return f"""numbered AS (
+        SELECT *, row_number() OVER (PARTITION BY user ORDER BY day) AS rn FROM recent),
+    framed AS (
+        SELECT t.user, t.day, count(*) FILTER (WHERE o.rn < t.rn) AS past_rows{aggregates}
+        FROM numbered t JOIN numbered o ON o.user = t.user AND o.rn <= t.rn
+        WHERE t.day > {_day(since)} AND t.day <= {_day(until)}
+        GROUP BY t.user, t.day),
+    w AS (
+        SELECT r.* EXCLUDE (rn),
+            f.past_rows
+                + greatest(coalesce(h.earlier, 0) - {RECENT_ROWS}, 0) AS prior_days{items}
+        FROM numbered r JOIN framed f ON f.user = r.user AND f.day = r.day
+        LEFT JOIN h ON h.user = r.user)"""

@@ -580,7 +580,8 @@ def compute_scores(
     """
     tables = {str(row[0]) for row in connection.execute("SELECT table_name FROM duckdb_tables()")}
     evidence = daily_evidence_sql(since, until, config, "hr_events" in tables)
-    connection.execute(f"CREATE TABLE IF NOT EXISTS daily_evidence AS {evidence} LIMIT 0")
+    if "daily_evidence" not in tables:  # (planning the query twice costs)
+        connection.execute(f"CREATE TABLE daily_evidence AS {evidence} LIMIT 0")
     connection.execute(f"INSERT INTO daily_evidence {evidence}")
     connection.execute(
         f"CREATE OR REPLACE TEMP TABLE new_totals AS {accumulated_sql(since, until, config)}"
