@@ -1,9 +1,10 @@
-"""PC ownership (`host_week`) computed one run at a time equals a computation of every week.
+"""Reference tables a nightly run refreshes only where they change.
 
-What must hold for a user: a nightly detect recomputes only the weeks it scores, and the owner
-of a PC in those weeks still counts every logon-day stored before them, logons that arrived
-late (dated in weeks already scored) included; weeks already scored keep the owners their
-days were scored with.
+What must hold for a user: a nightly detect recomputes PC ownership (`host_week`) only for the
+weeks it scores, and the owner of a PC in those weeks still counts every logon-day stored
+before them, logons that arrived late (dated in weeks already scored) included; weeks already
+scored keep the owners their days were scored with. The organisation per month (`org_month`)
+follows every change of the LDAP snapshots and is not rebuilt while they stay the same.
 """
 
 from __future__ import annotations
@@ -87,3 +88,54 @@ def test_pc_owners_of_new_weeks_count_late_logons_and_earlier_weeks_keep_theirs(
     # would make him week 2's owner.
     assert after[(week[2], "PC-1")] == "AAA0001"
     assert every_week[(week[2], "PC-1")] == "BBB0002"
+
+
+def _person(month: str, user: str, department: str) -> list[Any]:
+    return [
+        month,
+        user,
+        user.lower(),
+        f"{user.lower()}@example.org",
+        "Engineer",
+        None,
+        "1",
+        "Lab",
+        department,
+        None,
+        None,
+        1,
+        1,
+    ]
+
+
+def test_org_months_follow_the_ldap_snapshots_and_are_kept_while_they_do_not_change(
+    tmp_path: Path,
+) -> None:
+    day = MONDAY + datetime.timedelta(days=40)
+    with Store.open(tmp_path / "ws") as store:
+        with store.transaction() as connection:
+            connection.execute(
+                f"INSERT INTO people VALUES ({', '.join(['?'] * 13)})",
+                _person("2010-01", "AAA0001", "Optics"),
+            )
+        _refresh(store, None, day)
+        groups = "SELECT peer_group FROM org_month WHERE month = '2010-02' AND user_id = 'AAA0001'"
+        assert store.query(groups) == [("Lab/Optics",)]
+        # Unchanged snapshots: the table is kept as it is (a row taken out stays out).
+        with store.transaction() as connection:
+            connection.execute("DELETE FROM org_month WHERE month = '2010-03'")
+        _refresh(store, day, day + datetime.timedelta(days=1))
+        assert store.query("SELECT count(*) FROM org_month WHERE month = '2010-03'") == [(0,)]
+        # A new snapshot (or a changed row) rebuilds it.
+        with store.transaction() as connection:
+            connection.execute(
+                f"INSERT INTO people VALUES ({', '.join(['?'] * 13)})",
+                _person("2010-02", "AAA0001", "Lasers"),
+            )
+        _refresh(store, day, day + datetime.timedelta(days=1))
+        assert store.query(groups) == [("Lab/Optics",)]
+        assert store.query(groups.replace("2010-02", "2010-03")) == [("Lab/Lasers",)]
+        with store.transaction() as connection:
+            connection.execute("UPDATE people SET department = 'Optics' WHERE month = '2010-02'")
+        _refresh(store, day, day + datetime.timedelta(days=1))
+        assert store.query(groups.replace("2010-02", "2010-03")) == [("Lab/Optics",)]

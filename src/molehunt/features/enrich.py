@@ -48,7 +48,23 @@ def refresh_reference_tables(connection: Transaction, since: date | None, until:
 
 
 def _org_month(connection: Transaction) -> None:
-    """Org context per (month, user): the newest LDAP snapshot of a month before it."""
+    """Org context per (month, user): the newest LDAP snapshot of a month before it.
+
+    Rebuilt only when the snapshots changed (a digest of every `people` row is kept in
+    `org_month_source`): a nightly run does not redo it for nothing.
+    """
+    rows, digest = connection.execute(
+        "SELECT count(*), coalesce(bit_xor(hash(p)), 0) FROM people p"
+    )[0]
+    tables = {row[0] for row in connection.execute("SELECT table_name FROM duckdb_tables()")}
+    if {"org_month", "org_month_source"} <= tables and connection.execute(
+        "SELECT rows, digest FROM org_month_source"
+    ) == [(rows, digest)]:
+        return
+    connection.execute(
+        "CREATE OR REPLACE TABLE org_month_source AS "
+        f"SELECT {rows}::BIGINT AS rows, {digest}::UBIGINT AS digest"
+    )
     connection.execute(
         """CREATE OR REPLACE TABLE org_month AS
         WITH snapshots AS (SELECT DISTINCT month FROM people),
