@@ -82,7 +82,7 @@ def test_watch_defers_closes_during_a_backlog_then_closes_the_days_in_one_run(
             for day in release.days[start : start + 3]:
                 release.append_day(folder, day)
             watcher.step()
-            moment[0] += 0.5
+            moment[0] += 0.25
         assert watcher.stats.closed == release.days[:5], "no close while catching up"
         assert watcher.stats.deferred > 0
         before_close = {(a.user, a.day, a.rule_id) for a in sink.alerts}

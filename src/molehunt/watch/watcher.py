@@ -52,8 +52,9 @@ DEFAULT_COMMIT_SECONDS = 30.0
 DEFAULT_COMMIT_BYTES = 16 * 1024 * 1024
 CATCH_UP_SECONDS = 1.0
 # During a backlog a day close (a `run_detection`, with a fixed cost of its own) waits until
-# the inputs are caught up, or this long, and then closes every day completed meanwhile.
-CLOSE_DEFER_SECONDS = 10.0
+# the inputs are caught up, or this long, and then closes every day completed meanwhile. Not
+# longer: the intra-day rules re-aggregate every open day, so their cost grows with the wait.
+CLOSE_DEFER_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ class Watcher:
             self.pending = True
         self.idle_since = clock()
         self.evaluated = clock()  # when the rules last ran on the open days
+        self.evaluation_took = 0.0  # how long that run took
         self.close_due: float | None = None  # since when a close waits for a backlog
         # Off the critical path: the first day close would otherwise import scikit-learn.
         self.warming = threading.Thread(target=_warm_model_imports, name="molehunt-warm")
@@ -224,14 +226,16 @@ class Watcher:
         read = committed or bool(staged)
         if read:
             self.idle_since = self.clock()
-        # While a backlog is read, the rules run at most every CATCH_UP_SECONDS: the alerts of
-        # a backlog cannot be on time anyway, and a run per poll would slow the catch-up.
+        # While a backlog is read, the rules run at most every CATCH_UP_SECONDS, and at most
+        # half of the time: the alerts of a backlog cannot be on time anyway, and a run per
+        # poll would slow the catch-up.
         # They run before a close, so that a close does not delay the alerts of this poll.
         # A close that waited for a backlog goes first: the open days after it are evaluated
         # at the next step, and evaluating the many days it closes first would be wasted.
         backlog = any(f.catching_up(self.config.commit_bytes) for f in self.files)
         caught_up = self.close_due is not None and not backlog
-        due = not backlog or self.clock() - self.evaluated >= CATCH_UP_SECONDS
+        pause = max(CATCH_UP_SECONDS, 2 * self.evaluation_took)
+        due = not backlog or self.clock() - self.evaluated >= pause
         if self.pending and due and not caught_up:
             self._evaluate_open_days()
         self._close_complete_days(defer=backlog)
@@ -430,6 +434,7 @@ class Watcher:
         hits = open_day_hits(
             self.store, self.critical, closed, self.newest, users, staged=self.staging
         )
+        self.evaluation_took = self.clock() - self.evaluated
         self.stats.evaluations += 1
         self.stats.evaluation_seconds += time.perf_counter() - started
         self.stats.evaluation_cpu_seconds += time.process_time() - cpu
