@@ -52,7 +52,6 @@ class OpenMessages:
         """Forget every open message (a new read of the file starts)."""
         self._rows: pa.Table | None = None  # open messages' rows, in line order
         self._lines = np.empty(0, np.int64)  # their `_line`
-        self._open: dict[str, int] = {}  # their `_join` key -> `_line`
         self._to_message: list[np.ndarray] = []  # recipients: their message's line,
         self._to_line: list[np.ndarray] = []  # their own line,
         self._to_value: list[pa.Array] = []  # and the address
@@ -118,9 +117,9 @@ class OpenMessages:
         join_keys = joins.column("key").combine_chunks()
         values = joins.column("value").combine_chunks()
         is_close = to_numpy(pc.is_null(values))
-        # One hash pass codes the chunk's keys (NULL: no key); the open messages are looked
-        # up by the chunk's distinct keys only (hashing every open key again per chunk cost
-        # more than the rest of the join on a large queue).
+        # One hash pass codes the chunk's keys (NULL: no key); the open messages' keys are
+        # probed against the chunk's distinct keys (hashing every open key into a table again
+        # per chunk, or a Python dict of them, cost more than the rest of the join).
         encoded = pc.dictionary_encode(pa.concat_arrays([row_keys, join_keys]))
         distinct = len(encoded.dictionary)
         codes = to_numpy(pc.fill_null(encoded.indices, numbers([distinct], "int32")[0]))
@@ -128,10 +127,11 @@ class OpenMessages:
         row_code, join_code = codes[: len(row_keys)], codes[len(row_keys) :]
         # A key's state before the chunk: the line of its open message, or -1.
         open_line = np.full(distinct + 1, -1, np.int64)  # the last slot: no key (NULL)
-        if self._open:
-            get = self._open.get
-            found_lines = [get(key, -1) for key in encoded.dictionary.to_pylist()]
-            open_line[:distinct] = np.array(found_lines, np.int64)
+        if self._rows is not None and self.open_count:
+            probe = pc.index_in(self._rows.column("_join"), encoded.dictionary)
+            at = to_numpy(pc.fill_null(probe, numbers([distinct], "int32")[0]))
+            hit = at < distinct
+            open_line[at[hit]] = self._lines[hit]
 
         # The state events (opens, closes) of each key in line order.
         code = np.concatenate([row_code, join_code[is_close]])
@@ -181,12 +181,6 @@ class OpenMessages:
             kept = kept.select(self._rows.column_names) if self._rows is not None else kept
             self._rows = kept if self._rows is None else pa.concat_tables([self._rows, kept])
             self._lines = np.concatenate([self._lines, row_lines[~retries]])
-            # In line order, so a key's later message (its first one closed) is the one kept.
-            new_lines = row_lines[~retries][~alone]
-            order = np.argsort(new_lines, kind="stable")
-            new_keys = row_keys.filter(booleans(~retries)).filter(booleans(~alone))
-            keys = new_keys.take(numbers(order)).to_pylist()
-            self._open.update(zip(keys, new_lines[order].tolist(), strict=True))
         return closed, retries
 
     def _take(self, closed: np.ndarray, every: bool, empty: pa.Table) -> pa.Table:
@@ -199,12 +193,6 @@ class OpenMessages:
             return empty
         rows = self._rows.filter(booleans(done))
         lines = self._lines[done]
-        if every:
-            self._open.clear()
-        else:
-            for key, line in zip(rows.column("_join").to_pylist(), lines.tolist(), strict=True):
-                if self._open.get(key) == line:  # not a later message of the same key
-                    del self._open[key]
         self._rows = self._rows.filter(booleans(~done))
         self._lines = self._lines[~done]
         order = np.argsort(lines, kind="stable")
