@@ -205,6 +205,25 @@ def test_grown_maillog_does_not_store_an_open_message_twice(store: Store, tmp_pa
     assert store.query("SELECT user, object FROM events") == [("ann", "a@y.org")]
 
 
+def test_unchanged_maillog_is_not_read_again(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Re-ingesting a file with nothing new reads nothing: no replay of the file to find the
+    # messages open at its end (they were stored there).
+    path = tmp_path / "maillog"
+    path.write_text(QMGR.format(s=0, q="QA", who="ann", size=1) + "\n")
+    assert ingest_logs(store, [path], "postfix").stored == 1
+    replayed: list[object] = []
+    monkeypatch.setattr(logs_common.LogPlan, "replay", lambda self, chunk: replayed.append(chunk))
+    report = ingest_logs(store, [path], "postfix")
+    assert (report.files[0].status, report.read, report.stored, replayed) == (
+        "unchanged",
+        0,
+        0,
+        [],
+    )
+
+
 def test_killed_ingest_stores_the_messages_open_at_its_resume_point(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,6 +11,7 @@ import codecs
 import dataclasses
 import datetime
 import functools
+import itertools
 import json
 import re
 from collections import deque
@@ -192,6 +193,10 @@ def plan_for(
             # the file before its resume point again (nothing stored) to know which were
             # open there. `messages.plan` is the plan this file is split with.
             messages.reset()
+            rest = _last_marked(_pipelined(path, start, first_line))
+            head = next(rest, None)
+            if head is None:  # nothing after the resume point (a file ingested already)
+                return iter(())
             if start > 0:
                 for chunk in read_chunks(path, start=0, chunk_bytes=_FAST_CHUNK_BYTES):
                     if chunk.start >= start:
@@ -201,7 +206,7 @@ def plan_for(
                         chunk = Chunk(cut, chunk.first_line, chunk.start, False)
                     (messages.plan or plan).replay(chunk)
                 messages.forget_stored()
-            return _last_marked(_pipelined(path, start, first_line))
+            return itertools.chain([head], rest)
 
         return plan, postfix_chunks
     if log_format == "cups":
