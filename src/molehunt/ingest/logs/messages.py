@@ -180,6 +180,8 @@ class OpenMessages:
         if kept.num_rows:
             kept = kept.select(self._rows.column_names) if self._rows is not None else kept
             self._rows = kept if self._rows is None else pa.concat_tables([self._rows, kept])
+            if self._rows.column(0).num_chunks > 32:  # one piece per chunk read: merge them
+                self._rows = self._rows.combine_chunks()
             self._lines = np.concatenate([self._lines, row_lines[~retries]])
         return closed, retries
 
