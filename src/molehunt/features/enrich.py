@@ -50,11 +50,13 @@ def refresh_reference_tables(connection: Transaction, since: date | None, until:
 def _org_month(connection: Transaction) -> None:
     """Org context per (month, user): the newest LDAP snapshot of a month before it.
 
-    Rebuilt only when the snapshots changed (a digest of every `people` row is kept in
-    `org_month_source`): a nightly run does not redo it for nothing.
+    Rebuilt only when the snapshots changed (a digest of the `people` columns it reads is kept
+    in `org_month_source`): a nightly run does not redo it for nothing.
     """
+    # (Spark runs this too: a hash of the columns read, kept as text.)
     rows, digest = connection.execute(
-        "SELECT count(*), coalesce(bit_xor(hash(p)), 0) FROM people p"
+        "SELECT count(*), CAST(coalesce(bit_xor(hash(month, user_id, name, email, role, "
+        "functional_unit, department, supervisor)), 0) AS VARCHAR) FROM people"
     )[0]
     tables = {row[0] for row in connection.execute("SELECT table_name FROM duckdb_tables()")}
     if {"org_month", "org_month_source"} <= tables and connection.execute(
@@ -63,7 +65,7 @@ def _org_month(connection: Transaction) -> None:
         return
     connection.execute(
         "CREATE OR REPLACE TABLE org_month_source AS "
-        f"SELECT {rows}::BIGINT AS rows, {digest}::UBIGINT AS digest"
+        f"SELECT CAST({rows} AS BIGINT) AS rows, '{digest}' AS digest"
     )
     connection.execute(
         """CREATE OR REPLACE TABLE org_month AS
@@ -122,10 +124,9 @@ def _pc_ownership(connection: Transaction, since: date | None) -> None:
     )
     if fresh:
         connection.execute("DROP TABLE IF EXISTS pc_week")  # earlier versions' table, unused
-        connection.execute(f"CREATE OR REPLACE TABLE host_week AS {owners}")
-    else:
-        connection.execute(f"DELETE FROM host_week WHERE week >= {first}")
-        connection.execute(f"INSERT INTO host_week {owners}")
+    else:  # (a new table, not a DELETE: Spark runs this too)
+        owners = f"SELECT * FROM host_week WHERE week < {first} UNION ALL {owners}"
+    connection.execute(f"CREATE OR REPLACE TABLE host_week AS {owners}")
     connection.execute("DROP TABLE pc_usage")
 
 
