@@ -153,6 +153,9 @@ def throughput(
     sink = TimedSink()
     watcher = Watcher(store, [inputs / n for n in ACTIVITY], [sink], WatchConfig(grace_seconds=5))
     watcher.step()  # resumes where the ingest stopped: nothing new
+    warming = getattr(watcher, "warming", None)
+    if warming is not None:  # a watch running for more than a few seconds: imports done
+        warming.join()
 
     def write() -> None:
         for day in stream_days:
