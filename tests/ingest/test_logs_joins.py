@@ -205,6 +205,30 @@ def test_grown_maillog_does_not_store_an_open_message_twice(store: Store, tmp_pa
     assert store.query("SELECT user, object FROM events") == [("ann", "a@y.org")]
 
 
+def test_message_size_too_large_is_rejected_where_it_is_read(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A message is stored when it closes, chunks later: a size that does not fit 64 bits is
+    # rejected by the parser at its own line (the store's cast would have failed the chunk).
+    monkeypatch.setattr(logs, "_FAST_CHUNK_BYTES", 120)
+    big = "9" * 25
+    lines = [
+        QMGR.format(s=0, q="QA", who="ann", size=big),
+        QMGR.format(s=1, q="QB", who="bob", size="9223372036854775807"),
+        *[NOISE.format(s=n) for n in range(2, 8)],
+        REMOVED.format(clock="07:00:08", q="QA"),
+        REMOVED.format(clock="07:00:09", q="QB"),
+    ]
+    path = tmp_path / "maillog"
+    path.write_text("\n".join(lines) + "\n")
+    report = ingest_logs(store, [path], "postfix")
+    assert (report.read, report.stored, report.rejected, report.files[0].skipped) == (10, 1, 1, 8)
+    assert store.query("SELECT line, reason FROM rejects") == [
+        (1, f"size {big} does not fit 64 bits")
+    ]
+    assert store.query("SELECT user, size_bytes FROM events") == [("bob", 2**63 - 1)]
+
+
 def test_unchanged_maillog_is_not_read_again(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

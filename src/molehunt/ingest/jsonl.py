@@ -106,6 +106,20 @@ class JsonLinesPlan:
                 "(expected a lower-case word such as logon)'",
             ),
         ]
+        # A number that does not fit its column (a 30-digit size in a log line) is that
+        # row's reject, not an error of the whole statement.
+        for name, sql_type in (
+            ("size_bytes", "BIGINT"),
+            ("attachment_count", "INTEGER"),
+            ("attachment_bytes", "BIGINT"),
+        ):
+            checks.append(
+                (
+                    f'"{name}" IS NOT NULL AND try_cast("{name}" AS {sql_type}) IS NULL',
+                    f"'bad {name} ''' || left(\"{name}\", 40) || ''' "
+                    f"(expected a whole number that fits {sql_type})'",
+                )
+            )
         # One concat() of every field: the same text as chained `||`, which copies each
         # intermediate string (twice the cost of the md5 itself on wide rows).
         hashed = ", chr(31), ".join(f"coalesce(\"{n}\", '')" for n in INPUT_FIELDS)

@@ -109,6 +109,8 @@ def postfix_parser(clock: LocalClock) -> LineParser:
             return Skip("bounce or notification (empty sender)")
         if time is None:
             return Reject("no time (the syslog prefix is missing and there is no 'timestamp')")
+        if int(queued["size"]) > _MAX_SIZE:  # checked here: the message may be stored later
+            return Reject(f"size {queued['size'][:40]} does not fit 64 bits")
         who = account_user(sender)
         if isinstance(who, Skip | Reject):
             return who
@@ -148,6 +150,7 @@ _FAST_REMOVED = r"^(?P<qid>[0-9A-Za-z]+): removed *$"
 _PLAIN_SENDER = r"^[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+$"
 _SPECIAL_LOCAL = r"^(?i:system|anonymous|dwm-.*|umfd-.*)@"
 _BSD = "%b %d %H:%M:%S"
+_MAX_SIZE = 2**63 - 1
 _NULL_TEXT = pa.nulls(1, pa.string())[0]
 _NULL_INT = pa.nulls(1, pa.int64())[0]
 
@@ -188,7 +191,11 @@ def postfix_fast(clock: LocalClock) -> FastSplit:
             pc.match_substring_regex(sender, _PLAIN_SENDER),
             pc.invert(pc.match_substring_regex(sender, _SPECIAL_LOCAL)),
         )
-        message = pc.fill_null(pc.and_(is_queued, plain), FALSE)
+        # A size of 19 digits or more may not fit 64 bits: the exact parser decides.
+        short = pc.less_equal(
+            pc.utf8_length(pc.struct_field(queued, "size")), arrays.numbers([18], "int32")[0]
+        )
+        message = pc.fill_null(pc.and_(pc.and_(is_queued, plain), short), FALSE)
         odd = pc.fill_null(pc.and_(is_queued, pc.invert(pc.or_(bounce, message))), FALSE)
         leftover = np.concatenate([leftover, numbers[to_numpy(odd)]])
         skips, joins = _skips(numbers, program, postfix, is_queued, is_delivered, body, host)
