@@ -2,8 +2,10 @@
 
 Text formats: the real samples in ../shared/data/logs replicated (times shifted so lines
 differ) to --lines lines each, ingested into a fresh workspace (zeek-http, which has no real
-sample, is synthetic: one request in five names a user, the others are skipped; postfix-iso
-is the postfix lines with rsyslog's RFC 3339 stamps; w3c is synthetic IIS lines, one in three
+sample, is synthetic: one request in five names a user, the others are skipped; postfix is
+synthetic, three lines a message with one recipient (from=, delivery, removed), since the
+real sample is a JSON corpus of single lines; postfix-iso is those lines with rsyslog's RFC
+3339 stamps; w3c is synthetic IIS lines, one in three
 with a user name). EVTX, two figures:
 
 - evtx: the 9 sample .evtx files (5 to 2,261 records) in one call, as `molehunt ingest logs
@@ -118,18 +120,23 @@ def w3c_lines(count: int) -> bytes:
     return b"\n".join(out) + b"\n"
 
 
+def _postfix_body(number: int) -> str:
+    """Line `number` of a maillog of messages with one recipient each, three lines a message
+    as a mail server writes them: the queue manager's `from=`, the delivery, `removed`."""
+    queue_id, step = f"Q{number // 3:09X}", number % 3
+    if step == 0:
+        return f"postfix/qmgr[6]: {queue_id}: from=<u{number % 500}@x.org>, size=900, nrcpt=1"
+    if step == 1:
+        return f"postfix/smtp[7]: {queue_id}: to=<b@y.org>, relay=y, status=sent (250 ok)"
+    return f"postfix/qmgr[6]: {queue_id}: removed"
+
+
 def postfix_lines(count: int) -> bytes:
-    """`count` syslog lines, half qmgr messages and half smtp deliveries."""
+    """`count` syslog lines of `_postfix_body` (BSD stamps)."""
     out = []
     for number in range(count):
         clock = f"{number // 3600 % 24:02d}:{number // 60 % 60:02d}:{number % 60:02d}"
-        if number % 2:
-            body = f"postfix/smtp[7]: Q{number:09X}: to=<b@y.org>, relay=y, status=sent (250 ok)"
-        else:
-            body = (
-                f"postfix/qmgr[6]: Q{number:09X}: from=<u{number % 500}@x.org>, size=900, nrcpt=1"
-            )
-        out.append(f"Jan  2 {clock} mx {body}")
+        out.append(f"Jan  2 {clock} mx {_postfix_body(number)}")
     return ("\n".join(out) + "\n").encode()
 
 
@@ -139,13 +146,7 @@ def postfix_iso_lines(count: int) -> bytes:
     for number in range(count):
         clock = f"{number // 3600 % 24:02d}:{number // 60 % 60:02d}:{number % 60:02d}"
         stamp = f"2025-01-02T{clock}.{number % 1000:03d}{number % 7:03d}+01:00"
-        if number % 2:
-            body = f"postfix/smtp[7]: Q{number:09X}: to=<b@y.org>, relay=y, status=sent (250 ok)"
-        else:
-            body = (
-                f"postfix/qmgr[6]: Q{number:09X}: from=<u{number % 500}@x.org>, size=900, nrcpt=1"
-            )
-        out.append(f"{stamp} mx {body}")
+        out.append(f"{stamp} mx {_postfix_body(number)}")
     return ("\n".join(out) + "\n").encode()
 
 
