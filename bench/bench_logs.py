@@ -5,8 +5,7 @@ differ) to --lines lines each, ingested into a fresh workspace (zeek-http, which
 sample, is synthetic: one request in five names a user, the others are skipped; postfix is
 synthetic, three lines a message with one recipient (from=, delivery, removed), since the
 real sample is a JSON corpus of single lines; postfix-iso is those lines with rsyslog's RFC
-3339 stamps; w3c is synthetic IIS lines, one in three
-with a user name). EVTX, two figures:
+3339 stamps; w3c is synthetic IIS lines, one in three with a user name). EVTX, two figures:
 
 - evtx: the 9 sample .evtx files (5 to 2,261 records) in one call, as `molehunt ingest logs
   DIR` reads them, --repeat times, each into a fresh workspace (a file is ingested once per
