@@ -288,11 +288,7 @@ def compute_context_daily(
             connection.execute("DELETE FROM context_daily")
         else:
             connection.execute("DELETE FROM context_daily WHERE day > ?", [since])
-        labels = "event_labels"
-        if since is not None:
-            for statement in _PERIOD_LABELS:
-                connection.execute(statement.format(since=_date(since), until=_date(until)))
-            labels = "period_labels"
+        labels = _period_labels(connection, since, until)
         added = connection.execute(
             "INSERT INTO context_daily "
             + context_daily_sql(until, since, printed_before=True, labels=labels)
@@ -307,6 +303,19 @@ def compute_context_daily(
         )
     seal_leaver_records(store, until)
     return int(added[0][0]) if added else 0
+
+
+def _period_labels(
+    connection: Transaction, since: datetime.date | None, until: datetime.date | None
+) -> str:
+    """The labels table of the events after `since`: all labels for a run from the start,
+    else `period_labels`, the labels of the period's events only (DuckDB would hash every
+    label ever to join them with a day's events). The caller drops `period_labels`."""
+    if since is None:
+        return "event_labels"
+    for statement in _PERIOD_LABELS:
+        connection.execute(statement.format(since=_date(since), until=_date(until)))
+    return "period_labels"
 
 
 def add_open_days(
@@ -332,13 +341,10 @@ def add_open_days(
         "DELETE FROM context_daily WHERE day > ?", [since or datetime.date(1900, 1, 1)]
     )
     printed = False
-    labels = "event_labels"
     if since is not None:
         known = connection.execute("SELECT value FROM meta WHERE key = 'printed_through'")
         printed = bool(known) and str(known[0][0]) >= since.isoformat()
-        for statement in _PERIOD_LABELS:
-            connection.execute(statement.format(since=_date(since), until=_date(until)))
-        labels = "period_labels"
+    labels = _period_labels(connection, since, until)
     added = connection.execute(
         "INSERT INTO context_daily "
         + context_daily_sql(until, since, printed_before=printed, labels=labels)

@@ -31,8 +31,9 @@ def refresh_reference_tables(connection: Transaction, since: date | None, until:
         "CREATE OR REPLACE TABLE domain_categories (domain VARCHAR PRIMARY KEY, category VARCHAR)"
     )
     connection.execute(f"INSERT INTO domain_categories VALUES {rows}")
-    _org_month(connection)
-    _pc_ownership(connection, since)
+    tables = {row[0] for row in connection.execute("SELECT table_name FROM duckdb_tables()")}
+    _org_month(connection, tables)
+    _pc_ownership(connection, since, tables)
     connection.execute(
         "CREATE TABLE IF NOT EXISTS user_host_first "
         "(user VARCHAR, host VARCHAR, first_day DATE, PRIMARY KEY (user, host))"
@@ -47,7 +48,7 @@ def refresh_reference_tables(connection: Transaction, since: date | None, until:
     )
 
 
-def _org_month(connection: Transaction) -> None:
+def _org_month(connection: Transaction, tables: set[str]) -> None:
     """Org context per (month, user): the newest LDAP snapshot of a month before it.
 
     Rebuilt only when the snapshots changed (a digest of the `people` columns it reads is kept
@@ -58,7 +59,6 @@ def _org_month(connection: Transaction) -> None:
         "SELECT count(*), CAST(coalesce(bit_xor(hash(month, user_id, name, email, role, "
         "functional_unit, department, supervisor)), 0) AS VARCHAR) FROM people"
     )[0]
-    tables = {row[0] for row in connection.execute("SELECT table_name FROM duckdb_tables()")}
     if {"org_month", "org_month_source"} <= tables and connection.execute(
         "SELECT rows, digest FROM org_month_source"
     ) == [(rows, digest)]:
@@ -93,7 +93,7 @@ def _org_month(connection: Transaction) -> None:
     )
 
 
-def _pc_ownership(connection: Transaction, since: date | None) -> None:
+def _pc_ownership(connection: Transaction, since: date | None, tables: set[str]) -> None:
     """Owner per (week, host): the person with most logon-days on it before the week.
 
     Only the weeks from the one holding day `since` + 1 on are (re)computed; earlier weeks
@@ -101,7 +101,6 @@ def _pc_ownership(connection: Transaction, since: date | None) -> None:
     logon-day before it that is stored now, late-arriving ones included, as a computation of
     every week would.
     """
-    tables = {row[0] for row in connection.execute("SELECT table_name FROM duckdb_tables()")}
     fresh = since is None or "host_week" not in tables
     first = "DATE '1900-01-01'" if fresh or since is None else _week_of(since + timedelta(days=1))
     connection.execute(
