@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from molehunt.ingest.logs import plan_for
 from molehunt.ingest.logs.clock import LocalClock, load_zone
 from molehunt.ingest.logs.common import LogPlan
 from molehunt.ingest.logs.directory import IdentityDirectory
@@ -17,6 +20,7 @@ from molehunt.ingest.logs.w3c import w3c_fast, w3c_parser
 from molehunt.ingest.logs.zeek import (
     DEFAULT_HTTP_FIELDS,
     DEFAULT_SMTP_FIELDS,
+    TsvLines,
     zeek_http_fast,
     zeek_http_parser,
     zeek_smtp_fast,
@@ -298,6 +302,7 @@ HTTP = [
     b"\xff",
 ]
 HTTP_FAST = zeek_http_fast(DEFAULT_HTTP_FIELDS)
+HTTP_NAMED = zeek_http_fast(DEFAULT_HTTP_FIELDS, named_only=True)
 http_line = st.one_of(
     st.sampled_from(HTTP),
     st.sampled_from(HTTP).flatmap(lambda s: st.integers(0, len(s)).map(lambda n: s[:n])),
@@ -318,11 +323,15 @@ def test_zeek_http_fast_split_equals_the_per_line_parser(
     assume(chunk.data)
     parser = zeek_http_parser()
     fast = LogPlan("zeek-http", parser, fast=HTTP_FAST, identities=directory)
+    # Without an identity map a plan takes the named-only split: both are checked.
+    named = LogPlan("zeek-http", parser, fast=HTTP_FAST, fast_named=HTTP_NAMED)
+    named = named.with_identities(directory)
     exact = LogPlan("zeek-http", parser, identities=directory)
-    fast_table, fast_rejects = fast.split(chunk)
     exact_table, exact_rejects = exact.split(chunk)
-    assert fast_table.equals(exact_table), (fast_table.to_pylist(), exact_table.to_pylist())
-    assert fast_rejects == exact_rejects
+    for plan in (fast, named):
+        fast_table, fast_rejects = plan.split(chunk)
+        assert fast_table.equals(exact_table), (fast_table.to_pylist(), exact_table.to_pylist())
+        assert fast_rejects == exact_rejects
 
 
 def test_zeek_http_fast_split_maps_clean_lines_itself() -> None:
@@ -331,6 +340,9 @@ def test_zeek_http_fast_split_maps_clean_lines_itself() -> None:
     assert rows is not None
     table, leftover, _, _, _ = rows
     assert leftover == []
+    # The request naming a user comes first (so dropping the others is a slice).
+    assert table.column("_line").to_pylist() == [4, 3, 5]
+    table = table.sort_by("_line")
     assert table.column("object").to_pylist() == [
         None,
         "http://up.example.net/put?x=1",
@@ -338,6 +350,66 @@ def test_zeek_http_fast_split_maps_clean_lines_itself() -> None:
     ]
     assert table.column("action").to_pylist() == ["visit", "upload", "visit"]
     assert table.column("size_bytes").to_pylist() == [None, "7340032", "9"]
+
+
+def test_zeek_http_named_split_counts_requests_naming_nobody_without_mapping_them() -> None:
+    assert HTTP_NAMED is not None
+    rows = HTTP_NAMED(Chunk(b"\n".join(HTTP[:5]) + b"\n", 1, 0, True))
+    assert rows is not None
+    table, leftover, _, skips, _ = rows
+    assert leftover == []
+    assert table.column("_line").to_pylist() == [4]
+    assert table.column("object").to_pylist() == ["http://up.example.net/put?x=1"]
+    assert [(s.reason, s.line, s.count) for s in skips] == [
+        ("Zeek header line", 1, 2),
+        ("no HTTP user name (client address only)", 3, 2),
+    ]
+    plan, _ = plan_for(Path(__file__), "zeek-http")
+    assert plan.fast is not None and plan.fast_named is not None
+
+
+TSV_FIELD = st.one_of(
+    st.sampled_from(["", "-", "(empty)", "(empty", "(emptyx)", "-x", "a b", "#", "x\r", "é"]),
+    st.text(alphabet=st.sampled_from("ab-()#\t\r é\x00~ "), max_size=8),
+)
+TSV_LINE = st.one_of(
+    st.lists(TSV_FIELD, min_size=1, max_size=5).map(lambda f: "\t".join(f).encode()),
+    st.binary(max_size=20).map(lambda b: b.replace(b"\n", b"")),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(TSV_LINE, min_size=1, max_size=10),
+    width=st.integers(1, 4),
+    newline=st.booleans(),
+)
+def test_tsv_lines_finds_the_fields_python_splits(
+    lines: list[bytes], width: int, newline: bool
+) -> None:
+    data = b"\n".join(lines) + (b"\n" if newline else b"")
+    assume(data)
+    chunk = Chunk(data, 3, 0, True)
+    tsv = TsvLines(chunk, width)
+    raw = [line for _, line in chunk.numbered_lines()]
+    printable = [all(32 <= c <= 126 or c == 9 for c in line) for line in raw]
+    header = [p and line.startswith(b"#") for p, line in zip(printable, raw, strict=True)]
+    shaped = [
+        i
+        for i, line in enumerate(raw)
+        if printable[i] and not header[i] and line.count(b"\t") == width - 1
+    ]
+    assert tsv.numbers.tolist() == list(range(3, 3 + len(raw)))
+    assert tsv.header.tolist() == header
+    assert tsv.shaped.tolist() == shaped
+    rows = np.array(shaped[::-1], dtype=np.int64)  # any order of rows
+    for index in range(width):
+        words = [raw[i].decode().split("\t")[index] for i in rows]
+        empty = [word in ("", "-", "(empty)") for word in words]
+        assert tsv.text(index, rows).to_pylist() == words
+        assert tsv.empty(index, rows).tolist() == empty
+        expected = [None if e else word for word, e in zip(words, empty, strict=True)]
+        assert tsv.value(index, rows).to_pylist() == expected
 
 
 BERLIN = LocalClock(load_zone("Europe/Berlin"), datetime.datetime(2024, 12, 1, tzinfo=datetime.UTC))

@@ -161,7 +161,13 @@ def plan_for(
         return LogPlan("ocsf", parse_ocsf_line, channel="events"), None
     if log_format == "zeek-http":
         fields = zeek_fields(read_head(path, 12), DEFAULT_HTTP_FIELDS)
-        plan = LogPlan("zeek-http", zeek_http_parser(fields), "http", fast=zeek_http_fast(fields))
+        plan = LogPlan(
+            "zeek-http",
+            zeek_http_parser(fields),
+            "http",
+            fast=zeek_http_fast(fields),
+            fast_named=zeek_http_fast(fields, named_only=True),
+        )
         return plan, _pipelined
     if log_format == "w3c":
         clock = LocalClock.for_file(path, timezone)

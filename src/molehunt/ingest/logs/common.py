@@ -187,6 +187,9 @@ class LogPlan:
         identities: The directory that maps the records' identities to people (None: the
             lower-cased account name is the user, and records without one are skipped).
         fast: The format's vectorised split (`fast.py`), if it has one.
+        fast_named: Its split of only the records that name a user, counting the others
+            as skipped, if it has one: used instead of `fast` when there is no identity
+            map (the others are then skipped anyway, `resolve_table`).
     """
 
     label: str
@@ -197,6 +200,7 @@ class LogPlan:
     header_lines: int = 0
     identities: IdentityDirectory | None = field(default=None, compare=False, repr=False)
     fast: FastSplit | None = field(default=None, compare=False, repr=False)
+    fast_named: FastSplit | None = field(default=None, compare=False, repr=False)
     messages: OpenMessages | None = field(default=None, compare=False, repr=False)
     _memo: dict[int, tuple[bytes, SplitRows]] = field(
         default_factory=dict, init=False, compare=False, repr=False
@@ -241,7 +245,10 @@ class LogPlan:
 
     def _split_rows(self, chunk: Chunk) -> SplitRows:
         """(rows with `_join`, joins of the chunk's lines, rejects and counted skips)."""
-        rows = self.fast(chunk) if self.fast is not None else None
+        fast = self.fast
+        if self.fast_named is not None and (self.identities is None or self.identities.is_empty()):
+            fast = self.fast_named
+        rows = fast(chunk) if fast is not None else None
         if rows is None:
             events, joins, rejects, skips = self.parse_lines(chunk.numbered_lines())
             return self.event_table(events), join_table(joins), _counted(rejects, skips)

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from molehunt.ingest import arrays
-from molehunt.ingest.arrays import FALSE, to_numpy
+from molehunt.ingest.arrays import to_numpy
 from molehunt.ingest.csv_chunk import LINE_COLUMN
 from molehunt.ingest.logs.common import (
     Event,
@@ -24,7 +24,6 @@ from molehunt.ingest.logs.common import (
 from molehunt.ingest.logs.fast import (
     FastRows,
     FastSplit,
-    chunk_lines,
     epoch_strings,
     event_table,
     line_numbers,
@@ -221,21 +220,14 @@ def zeek_http_parser(fields: tuple[str, ...] = DEFAULT_HTTP_FIELDS) -> LineParse
 
 # The vectorised smtp.log path (see fast.py). Clean lines: printable ASCII and tabs only, the
 # header's field count, an epoch ts; addresses plain (no spaces, brackets or empty items).
-_PRINTABLE = r"^[ -~\t]*\n?$"
 _TS = r"^\d{9,10}(\.\d{1,6})?$"
-_EMPTY = ("-", "(empty)", "")
 # Arrow values for compute calls (a Python value there goes through `pa.scalar`, whose first
 # call in a process imports pandas: `molehunt.ingest.arrays`).
-_EMPTY_VALUES = arrays.strings(list(_EMPTY))
+_UPLOAD_VALUES = arrays.strings(sorted(_UPLOAD_METHODS))
 _S_EMPTY, _S_COLON, _S_ZEEK, _S_HTTP, _S_UPLOAD, _S_VISIT = (
     arrays.string_scalar(text) for text in ("", ":", "zeek:", "http://", "upload", "visit")
 )
 _NULL = pa.nulls(1, pa.string())[0]
-
-
-def _index(value: int) -> pa.Scalar:
-    """A list index as an Arrow scalar (see above)."""
-    return arrays.numbers([value])[0]
 
 
 _ADDRESS = r"^[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+$"
@@ -251,36 +243,31 @@ def zeek_smtp_fast(fields: tuple[str, ...]) -> FastSplit | None:
         return None
     index = {name: number for number, name in enumerate(fields)}
 
-    def split(chunk: Chunk) -> FastRows | None:
-        shaped = _shaped(chunk, fields)
-        if shaped is None:
-            return None
-        numbers, header, clean, safe = shaped
+    def split(chunk: Chunk) -> FastRows:
+        tsv = TsvLines(chunk, len(fields))
+        rows = tsv.clean_rows(index["ts"])
 
-        def field(name: str) -> pa.Array:
-            return pc.list_element(safe, _index(index[name]))
+        def empty(name: str) -> np.ndarray:
+            return tsv.empty(index[name], rows)
 
-        def empty(name: str) -> pa.Array:
-            return pc.is_in(field(name), _EMPTY_VALUES)
+        def addresses(name: str) -> np.ndarray:
+            listed = pc.match_substring_regex(tsv.text(index[name], rows), _ADDRESS_LIST)
+            found: np.ndarray = empty(name) | to_numpy(listed)
+            return found
 
-        def addresses(name: str) -> pa.Array:
-            return pc.or_(empty(name), pc.match_substring_regex(field(name), _ADDRESS_LIST))
-
-        no_message = pc.and_(clean, pc.and_(empty("mailfrom"), empty("from")))
-        message = pc.and_(
-            pc.and_(clean, pc.match_substring_regex(field("mailfrom"), _ADDRESS)),
-            pc.invert(pc.match_substring_regex(field("mailfrom"), _SPECIAL_LOCAL)),
+        no_message = empty("mailfrom") & empty("from")
+        mailfrom = tsv.text(index["mailfrom"], rows)
+        message = to_numpy(pc.match_substring_regex(mailfrom, _ADDRESS)) & ~to_numpy(
+            pc.match_substring_regex(mailfrom, _SPECIAL_LOCAL)
         )
         for name in ("rcptto", "to", "cc"):
-            message = pc.and_(message, addresses(name))
+            message &= addresses(name)
         # The exact parser rejects a time out of range; such a line is left to it.
-        handled = pc.or_(pc.or_(header, no_message), message)
-        keep = pc.fill_null(message, FALSE)
-        rows = safe.filter(keep)
-        count = len(rows)
+        taken = rows[message]
+        count = len(taken)
 
         def get(name: str) -> pa.Array:
-            return _value(rows, index[name])
+            return tsv.value(index[name], taken)
 
         def joined(name: str) -> pa.Array:
             return pc.replace_substring(get(name), ",", ";")
@@ -291,7 +278,7 @@ def zeek_smtp_fast(fields: tuple[str, ...]) -> FastSplit | None:
         columns = {
             "user": _local_part(sender),
             "event_id": pc.binary_join_element_wise(_S_ZEEK, uid, _S_COLON, depth, _S_EMPTY),
-            "time": epoch_strings(get("ts")),
+            "time": epoch_strings(tsv.text(index["ts"], taken)),
             "host": get("id.orig_h"),
             "channel": arrays.repeated("email", count),
             "action": arrays.repeated("send", count),
@@ -300,13 +287,17 @@ def zeek_smtp_fast(fields: tuple[str, ...]) -> FastSplit | None:
             "recipients_to": joined("to"),
             "recipients_cc": joined("cc"),
             "content": get("subject"),
-            LINE_COLUMN: arrays.numbers(numbers[to_numpy(keep)]),
+            LINE_COLUMN: arrays.numbers(tsv.numbers[taken]),
             "_account": sender,
             "_ip": pa.nulls(count, pa.string()),
         }
-        leftover = numbers[~to_numpy(pc.fill_null(handled, FALSE))]
-        skips = skip_counts(numbers, header, "Zeek header line")
-        skips += skip_counts(numbers, no_message, _NO_MESSAGE)
+        skipped = np.zeros(len(tsv.numbers), np.bool_)
+        skipped[rows[no_message]] = True
+        handled = tsv.header | skipped
+        handled[taken] = True
+        leftover = tsv.numbers[~handled]
+        skips = skip_counts(tsv.numbers, tsv.header, "Zeek header line")
+        skips += skip_counts(tsv.numbers, skipped, _NO_MESSAGE)
         return event_table(columns, count), leftover.tolist(), _NO_MESSAGE, skips, None
 
     return split
@@ -316,37 +307,118 @@ def _local_part(address: pa.Array) -> pa.Array:
     return pc.utf8_lower(pc.replace_substring_regex(address, "@.*$", ""))
 
 
-def _shaped(
-    chunk: Chunk, fields: tuple[str, ...]
-) -> tuple[np.ndarray, pa.Array, pa.Array, pa.Array] | None:
-    """(line numbers, header lines, clean lines, each line's fields) of a TSV chunk.
+_TAB, _NEWLINE, _HASH, _DASH = (ord(text) for text in "\t\n#-")
+_EMPTY_WORD = np.frombuffer(b"(empty)", np.uint8)
 
-    Clean: printable ASCII and tabs only, the header's field count and an epoch `ts`; the
-    fields of other lines are placeholders. None when the chunk is not UTF-8.
+
+class TsvLines:
+    """The lines of a TSV chunk and where their fields are, found with numpy alone.
+
+    A *shaped* line is printable ASCII and tabs only (no CR, no other control byte, nothing
+    outside ASCII), not a `#` line, with exactly `width` fields; only shaped lines have
+    fields here. A field is taken out of the chunk's bytes by its start and end offsets
+    (one Arrow `take` per field asked for): the chunk is never split as a whole, and lines
+    that are not shaped are left to the exact parser (which names invalid UTF-8 itself).
+
+    Attributes:
+        numbers: 1-based line numbers of all the chunk's lines.
+        header: Which lines are `#` lines of printable ASCII (Zeek's header lines).
+        shaped: Indices of the shaped lines, ascending.
     """
-    lines = chunk_lines(chunk)
-    if lines is None:
-        return None
-    printable = pc.match_substring_regex(lines, _PRINTABLE)
-    header = pc.and_(printable, pc.starts_with(lines, "#"))
-    parts = pc.split_pattern(pc.utf8_rtrim(lines, characters="\n"), "\t")
-    shaped = pc.and_(
-        pc.and_(printable, pc.invert(header)),
-        pc.equal(pc.list_value_length(parts), arrays.numbers([len(fields)], "int32")[0]),
-    )
-    zeros = pa.ListArray.from_arrays(
-        arrays.numbers([0, len(fields)], "int32"), arrays.repeated("0", len(fields))
-    )
-    safe = pc.if_else(shaped, parts, zeros.cast(parts.type)[0])
-    ts = pc.list_element(safe, _index(fields.index("ts")))
-    clean = pc.and_(shaped, pc.match_substring_regex(ts, _TS))
-    return line_numbers(chunk), header, clean, safe
 
+    def __init__(self, chunk: Chunk, width: int) -> None:
+        data = chunk.data
+        self.data = data
+        self.bytes = np.frombuffer(data, np.uint8)
+        self.width = width
+        self.numbers = line_numbers(chunk)
+        newlines = np.flatnonzero(self.bytes == _NEWLINE)
+        self.tabs = np.flatnonzero(self.bytes == _TAB)
+        self.starts = np.concatenate([[0], newlines + 1])[: len(self.numbers)]
+        ends = newlines
+        if len(ends) < len(self.numbers):  # a last line without its newline
+            ends = np.append(ends, len(data))
+        self.ends = ends
+        printable = np.ones(len(self.numbers), np.bool_)
+        # Bytes outside ' '..'~' (uint8 wraps below ' '): more than the tabs and newlines
+        # means odd bytes (rare), whose lines are then found.
+        outside = (self.bytes - np.uint8(32)) > np.uint8(94)
+        if np.count_nonzero(outside) > len(newlines) + len(self.tabs):
+            kind = self.bytes[outside]
+            odd = np.flatnonzero(outside)[(kind != _NEWLINE) & (kind != _TAB)]
+            printable[np.searchsorted(self.starts, odd, side="right") - 1] = False
+        # Each line's first tab; the tabs of a line run up to the next line's first one.
+        first_tab = np.searchsorted(self.tabs, self.starts)
+        tab_count = np.diff(first_tab, append=len(self.tabs))
+        nonempty = self.ends > self.starts
+        hashed = np.zeros(len(self.numbers), np.bool_)
+        hashed[nonempty] = self.bytes[self.starts[nonempty]] == _HASH
+        self.header = printable & hashed
+        self.shaped = np.flatnonzero(printable & ~hashed & (tab_count == width - 1))
+        self.first_tab = first_tab
 
-def _value(rows: pa.Array, index: int) -> pa.Array:
-    """A field of the rows, NULL where Zeek writes `-` or `(empty)` (the exact `get`'s '')."""
-    value = pc.list_element(rows, _index(index))
-    return pc.if_else(pc.is_in(value, _EMPTY_VALUES), _NULL, value)
+    def _bounds(self, index: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(start, end) offsets of field `index` of the given shaped lines."""
+        first = self.first_tab[rows]
+        start = self.starts[rows] if index == 0 else self.tabs[first + index - 1] + 1
+        end = self.ends[rows] if index == self.width - 1 else self.tabs[first + index]
+        return start, end
+
+    def _take(self, start: np.ndarray, end: np.ndarray, valid: np.ndarray | None) -> pa.Array:
+        count = len(start)
+        if count == 0:
+            return arrays.strings([])
+        # The chunk viewed as strings [start0, end0), [end0, start1), [start1, end1), ...:
+        # the fields are every other one. Rows not in line order are viewed in line order
+        # and taken back in theirs.
+        picked = np.arange(0, 2 * count, 2, dtype=np.int64)
+        if count > 1 and not (start[1:] > start[:-1]).all():
+            order = np.argsort(start)
+            start, end = start[order], end[order]
+            picked[order] = np.arange(0, 2 * count, 2, dtype=np.int64)
+        offsets = np.empty(2 * count, np.int64)
+        offsets[0::2], offsets[1::2] = start, end
+        if offsets[-1] > 2**31 - 1:  # pragma: no cover - chunks are far below 2 GiB
+            view: pa.Array = pa.LargeStringArray.from_buffers(
+                2 * count - 1, pa.py_buffer(offsets), pa.py_buffer(self.data)
+            )
+        else:
+            view = pa.StringArray.from_buffers(
+                2 * count - 1, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(self.data)
+            )
+        return view.take(arrays.numbers(picked, valid=valid)).cast(pa.string())
+
+    def text(self, index: int, rows: np.ndarray) -> pa.Array:
+        """Field `index` of the given shaped lines as written (`-` and `(empty)` too)."""
+        start, end = self._bounds(index, rows)
+        return self._take(start, end, None)
+
+    def empty(self, index: int, rows: np.ndarray) -> np.ndarray:
+        """Which of the given shaped lines have field `index` empty, `-` or `(empty)`."""
+        start, end = self._bounds(index, rows)
+        return self._empty(start, end - start)
+
+    def _empty(self, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+        found: np.ndarray = length == 0
+        one = np.flatnonzero(length == 1)
+        found[one] = self.bytes[start[one]] == _DASH
+        seven = np.flatnonzero(length == len(_EMPTY_WORD))
+        if len(seven):
+            words = self.bytes[start[seven, None] + np.arange(len(_EMPTY_WORD))]
+            found[seven[(words == _EMPTY_WORD).all(axis=1)]] = True
+        return found
+
+    def value(self, index: int, rows: np.ndarray) -> pa.Array:
+        """Field `index` of the given shaped lines, NULL where Zeek writes `-` or `(empty)`
+        (or nothing): the exact parser's `get` gives '' for those."""
+        start, end = self._bounds(index, rows)
+        return self._take(start, end, ~self._empty(start, end - start))
+
+    def clean_rows(self, ts_index: int) -> np.ndarray:
+        """The shaped lines whose `ts` field is epoch seconds (`\\d{9,10}(\\.\\d{1,6})?`)."""
+        ts = self.text(ts_index, self.shaped)
+        clean: np.ndarray = self.shaped[to_numpy(pc.match_substring_regex(ts, _TS))]
+        return clean
 
 
 # User names the http fast path maps itself (as `account_user` does: lower-cased); others
@@ -356,37 +428,49 @@ _SPECIAL_USER = r"^(?i:system|anonymous|dwm-.*|umfd-.*)$"
 _HTTP_FIELDS = ("ts", "uid", "id.orig_h", "id.resp_h", "trans_depth", "method", "host", "uri")
 
 
-def zeek_http_fast(fields: tuple[str, ...]) -> FastSplit | None:
-    """The vectorised split for http.log lines with these fields (None: fields it cannot do)."""
+def zeek_http_fast(fields: tuple[str, ...], named_only: bool = False) -> FastSplit | None:
+    """The vectorised split for http.log lines with these fields (None: fields it cannot do).
+
+    Args:
+        fields: The log's `#fields`.
+        named_only: Map only the requests that name a user; the clean ones naming nobody
+            are counted as skipped (`no HTTP user name (client address only)`) without
+            being mapped: what `resolve_table` does with them when there is no identity
+            map (`LogPlan.fast_named`).
+    """
     more = ("request_body_len", "response_body_len", "status_code", "username")
     if any(name not in fields for name in (*_HTTP_FIELDS, *more)):
         return None
     index = {name: number for number, name in enumerate(fields)}
 
-    def split(chunk: Chunk) -> FastRows | None:
-        shaped = _shaped(chunk, fields)
-        if shaped is None:
-            return None
-        numbers, header, clean, safe = shaped
-        username = pc.list_element(safe, _index(index["username"]))
-        anonymous = pc.is_in(username, _EMPTY_VALUES)
-        plain = pc.and_(
-            pc.match_substring_regex(username, _PLAIN_USER),
-            pc.invert(pc.match_substring_regex(username, _SPECIAL_USER)),
+    def split(chunk: Chunk) -> FastRows:
+        tsv = TsvLines(chunk, len(fields))
+        rows = tsv.clean_rows(index["ts"])
+        username = tsv.text(index["username"], rows)
+        anonymous = tsv.empty(index["username"], rows)
+        plain = to_numpy(pc.match_substring_regex(username, _PLAIN_USER)) & ~to_numpy(
+            pc.match_substring_regex(username, _SPECIAL_USER)
         )
-        keep = pc.fill_null(pc.and_(clean, pc.or_(anonymous, plain)), FALSE)
-        rows = safe.filter(keep)
-        count = len(rows)
+        named = rows[plain & ~anonymous]
+        unnamed = np.zeros(len(tsv.numbers), np.bool_)
+        if named_only:
+            taken = named
+            unnamed[rows[anonymous]] = True
+        else:
+            # The requests naming a user first, then the others, each in line order: without
+            # an identity map the others are dropped, and that is a slice (`resolve_table`).
+            taken = np.concatenate([named, rows[anonymous]])
+        count = len(taken)
 
         def get(name: str) -> pa.Array:
-            return _value(rows, index[name])
+            return tsv.value(index[name], taken)
 
         def text(name: str) -> pa.Array:
             return pc.fill_null(get(name), _S_EMPTY)
 
         account = get("username")
         client = get("id.orig_h")
-        upload = pc.is_in(pc.utf8_upper(text("method")), arrays.strings(sorted(_UPLOAD_METHODS)))
+        upload = pc.is_in(pc.utf8_upper(text("method")), _UPLOAD_VALUES)
         size = pc.if_else(upload, get("request_body_len"), get("response_body_len"))
         server = pc.coalesce(get("host"), get("id.resp_h"))
         url = pc.binary_join_element_wise(_S_HTTP, server, text("uri"), _S_EMPTY)
@@ -395,20 +479,22 @@ def zeek_http_fast(fields: tuple[str, ...]) -> FastSplit | None:
             "event_id": pc.binary_join_element_wise(
                 _S_ZEEK, text("uid"), _S_COLON, text("trans_depth"), _S_EMPTY
             ),
-            "time": epoch_strings(get("ts")),
+            "time": epoch_strings(tsv.text(index["ts"], taken)),
             "host": client,
             "channel": arrays.repeated("http", count),
             "action": pc.if_else(upload, _S_UPLOAD, _S_VISIT),
             "object": pc.coalesce(url, get("uri")),
-            "size_bytes": pc.if_else(pc.match_substring_regex(size, "^[0-9]+$"), size, _NULL),
+            "size_bytes": pc.if_else(pc.ascii_is_decimal(size), size, _NULL),
             "content": get("status_code"),
-            LINE_COLUMN: arrays.numbers(numbers[to_numpy(keep)]),
+            LINE_COLUMN: arrays.numbers(tsv.numbers[taken]),
             "_account": account,
             "_ip": pc.if_else(pc.is_null(account), client, _NULL),
         }
-        handled = pc.fill_null(pc.or_(header, keep), FALSE)
-        leftover = numbers[~to_numpy(handled)]
-        skips = skip_counts(numbers, header, "Zeek header line")
+        handled = tsv.header | unnamed
+        handled[taken] = True
+        leftover = tsv.numbers[~handled]
+        skips = skip_counts(tsv.numbers, tsv.header, "Zeek header line")
+        skips += skip_counts(tsv.numbers, unnamed, _NO_HTTP_USER)
         return event_table(columns, count), leftover.tolist(), _NO_HTTP_USER, skips, None
 
     return split
