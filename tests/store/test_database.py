@@ -78,3 +78,31 @@ def test_a_deleted_batch_file_is_one_clear_error_naming_it(tmp_path: Path) -> No
     with Store.open(tmp_path / "ws", read_only=True, allow_missing_batches=True) as store:
         assert store.missing_batches == [f"events/{batch.name}"]
         assert store.query("SELECT count(*) FROM events") == [(0,)]
+
+
+def test_a_workspace_of_an_older_schema_is_migrated_to_the_newest(tmp_path: Path) -> None:
+    from molehunt.store.database import _migrations
+
+    (tmp_path / "ws").mkdir()
+    connection = duckdb.connect(str(tmp_path / "ws" / "molehunt.duckdb"))
+    connection.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    connection.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+    for number, sql in _migrations():
+        if number <= 2:
+            connection.execute(sql)
+    connection.close()
+    with Store.open(tmp_path / "ws") as store:
+        assert store.query("SELECT key, value FROM meta") == [
+            ("schema_version", str(SCHEMA_VERSION))
+        ]
+        # a table of the identity map's migration (0006) exists now
+        assert store.query("SELECT count(*) FROM identities") == [(0,)]
+
+
+def test_a_database_holding_only_a_view_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "ws").mkdir()
+    connection = duckdb.connect(str(tmp_path / "ws" / "molehunt.duckdb"))
+    connection.execute("CREATE VIEW something AS SELECT 1 AS x")
+    connection.close()
+    with pytest.raises(WorkspaceError, match="is not a molehunt workspace"):
+        Store.open(tmp_path / "ws")

@@ -180,11 +180,12 @@ class Store:
         store.allow_missing_batches = allow_missing_batches
         try:
             store._configure(memory_limit)
+            version = None
             if not read_only:
-                store._migrate()
+                version = store._migrate()
                 if main:
                     store._remove_orphan_batches()
-            store._check_version()
+            store._check_version(version)
             if main:
                 store._create_events_view()
         except BaseException:
@@ -250,7 +251,16 @@ class Store:
             self._connection.execute(f"SET memory_limit = '{share}B'")
 
     def _schema_version(self) -> int | None:
-        tables = {row[0] for row in self._connection.execute("SHOW TABLES").fetchall()}
+        # The tables and views SHOW TABLES lists, from the catalog functions: a third of its
+        # cost, and every command runs this when it opens the workspace.
+        where = "database_name IN (current_database(), 'temp') AND schema_name = current_schema()"
+        tables = {
+            row[0]
+            for row in self._connection.execute(
+                f"SELECT table_name FROM duckdb_tables() WHERE {where} UNION ALL "
+                f"SELECT view_name FROM duckdb_views() WHERE NOT internal AND {where}"
+            ).fetchall()
+        }
         if "meta" not in tables:
             return 0 if not tables else None
         row = self._connection.execute(
@@ -258,30 +268,40 @@ class Store:
         ).fetchone()
         return int(row[0]) if row else None
 
-    def _migrate(self) -> None:
+    def _migrate(self) -> int:
+        """Apply the pending migrations in one transaction; return the schema version."""
         version = self._schema_version()
         if version is None:
             raise WorkspaceError(f"{self.database} is not a molehunt workspace (no schema version)")
         if version > self._newest_version():
-            return  # refused by _check_version with a clear message
+            return version  # refused by _check_version with a clear message
         pending = [(number, sql) for number, sql in _migrations(self.schema) if number > version]
         if not pending:
-            return
+            return version
+        newest = pending[-1][0]
         with self.transaction() as connection:
             if version == 0:
                 connection.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-                connection.execute("INSERT INTO meta VALUES ('schema_version', '0')")
-            for number, sql in pending:
+                connection.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(newest)])
+            for _number, sql in pending:
                 connection.execute(sql)
+            if version != 0:  # one transaction: the version is set once, to the last one's
                 connection.execute(
-                    "UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(number)]
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(newest)]
                 )
+        return newest
 
     def _newest_version(self) -> int:
         return SCHEMA_VERSION if self.schema == MAIN_SCHEMA else _migrations(self.schema)[-1][0]
 
-    def _check_version(self) -> None:
-        version = self._schema_version()
+    def _check_version(self, version: int | None = None) -> None:
+        """Refuse a folder that is no workspace, or one newer than this code.
+
+        Args:
+            version: The version `_migrate` found or wrote (None: read it).
+        """
+        if version is None:
+            version = self._schema_version()
         if version is None or version == 0:
             raise WorkspaceError(f"{self.database} is not a molehunt workspace")
         newest = self._newest_version()
