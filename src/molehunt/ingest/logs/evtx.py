@@ -51,10 +51,13 @@ def _record_lines(path: Path) -> Iterator[bytes]:
                 item["offset"] = _HEADER_BYTES + number * _CHUNK_BYTES
             yield json.dumps(item).encode() + b"\n"
             continue
-        fields: dict[str, Any] = dict(record or {})
+        fields: dict[str, Any] = record or {}
         # The record's JSON is wrapped as it is (parsing and re-encoding it cost as much as
-        # the rest of the mapping); a raw newline can only be whitespace between JSON tokens.
-        data = str(fields["data"]).replace("\n", " ").replace("\r", " ")
+        # the rest of the mapping); a raw newline can only be whitespace between JSON tokens
+        # (compact JSON has none: looked for before replacing).
+        data = str(fields["data"])
+        if "\n" in data or "\r" in data:
+            data = data.replace("\n", " ").replace("\r", " ")
         yield b'{"n":%d,"d":%s}\n' % (int(fields["event_record_id"]), data.encode())
 
 
