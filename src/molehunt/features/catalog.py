@@ -86,7 +86,12 @@ class FeatureDefinition:
         if kind == "sum":
             body = f"sum({column})"
         elif kind == "distinct":
-            body = f"count(DISTINCT {column})"
+            # Not count(DISTINCT ...): DuckDB then materialises the aggregate's whole input
+            # for the distinct aggregates (a quarter of the features query's CPU in a full
+            # r4.2-scale detect, 75 -> 56 CPU-s). A list of the filtered values keeps one
+            # pass; its distinct values are counted, NULLs dropped as count(DISTINCT) does.
+            body = f"array_length(list_distinct(list({column}) FILTER (WHERE {self.where})))"
+            return f"coalesce({body}, 0)::DOUBLE AS {self.name}"
         else:
             body = "count(*)"
         return f"coalesce({body} FILTER (WHERE {self.where}), 0)::DOUBLE AS {self.name}"
