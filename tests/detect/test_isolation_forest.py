@@ -32,11 +32,16 @@ def _counts(seed: int, rows: int, columns: int = 12) -> np.ndarray:
 def test_scores_equal_scikit_learns_bit_for_bit(seed: int, rows: int) -> None:
     training, probe = _counts(seed, rows), _counts(seed + 100, 1_000)
     detector = IsolationForestDetector(random_state=7).fit(training)
+    kept = pickle.loads(pickle.dumps(detector, protocol=5))  # as the model cache keeps it
+    assert hasattr(detector, "_fitted_trees") and not hasattr(kept, "_fitted_trees")
     forest = IsolationForest(
         n_estimators=100, max_samples=min(256, rows), random_state=7, n_jobs=1
     ).fit(training)
     for matrix in (probe, training, probe * 1.5 + 0.25, _on_thresholds(forest, seed)):
-        assert np.array_equal(detector._raw_score(matrix), -forest.score_samples(matrix))
+        expected = -forest.score_samples(matrix)
+        assert np.array_equal(detector._raw_score(matrix), expected), "scikit-learn's trees"
+        assert np.array_equal(kept._raw_score(matrix), expected), "the arrays' numpy walk"
+    assert np.array_equal(kept.reference_, detector.reference_)
 
 
 def _on_thresholds(forest: IsolationForest, seed: int) -> np.ndarray:

@@ -65,18 +65,30 @@ class IsolationForestDetector(BaseDetector):
         self.denominator_ = float(
             len(forest.estimators_) * _average_path_length([forest._max_samples])[0]
         )
+        # While the fitting process lasts, its scikit-learn trees find the leaves (compiled
+        # code, ten times faster than the arrays' numpy walk: the training rows and the new
+        # days of a long run are scored right after the fit). Not pickled: a kept forest
+        # walks its arrays, the same leaves.
+        self._fitted_trees = [tree.tree_ for tree in forest.estimators_]
 
     def _raw_score(self, matrix: Matrix) -> Matrix:
         # `-IsolationForest.score_samples`: rows as float32 (its validation), each tree's
         # leaf depth plus the average path length of the leaf's samples, summed tree by tree.
-        rows = np.asarray(matrix, dtype=np.float32)
+        rows = np.ascontiguousarray(matrix, dtype=np.float32)
+        fitted = getattr(self, "_fitted_trees", None)
         depths = np.zeros(rows.shape[0])
-        for tree in self.trees_:
-            leaves = tree.leaves(rows)
+        for number, tree in enumerate(self.trees_):
+            leaves = tree.leaves(rows) if fitted is None else fitted[number].apply(rows)
             depths += tree.path_lengths[leaves] + tree.average_lengths[leaves] - 1.0
         if self.denominator_ == 0:  # one training row: scikit-learn scores 1 (2 ** -1)
             return np.full(rows.shape[0], 0.5)
         return np.asarray(2 ** (-(depths / self.denominator_)), dtype=np.float64)
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle without the scikit-learn trees (a kept forest loads without it)."""
+        state = dict(self.__dict__)
+        state.pop("_fitted_trees", None)
+        return state
 
 
 class _Tree:
