@@ -52,3 +52,27 @@ def test_a_distinct_measure_counts_the_distinct_values_its_filter_keeps(
     assert all(value == expected for _, _, value, expected in rows)
     assert any(value == 0 for _, _, value, _ in rows), "a user-day without any kept value"
     assert any(value >= 2 for _, _, value, _ in rows), "a user-day with repeated values"
+
+
+_MEASURES = [
+    FeatureDefinition("counted", "is_new_host AND channel <> 'http'"),
+    FeatureDefinition("counted_all", "true"),
+    FeatureDefinition("summed", "is_new_host", measure="sum:day"),
+    FeatureDefinition("distinct", "is_new_host OR channel = 'file'", measure="distinct:object"),
+]
+
+
+@pytest.mark.parametrize("feature", _MEASURES, ids=lambda f: f.name)
+def test_every_measure_equals_its_definition_even_where_every_condition_is_null(
+    enriched: duckdb.DuckDBPyConnection, feature: FeatureDefinition
+) -> None:
+    kind, _, column = feature.measure.partition(":")
+    body = {"count": "count(*)", "sum": f"sum({column})", "distinct": f"count(DISTINCT {column})"}
+    reference = f"coalesce({body[kind]} FILTER (WHERE {feature.where}), 0)::DOUBLE"
+    rows = enriched.execute(
+        f"SELECT user, day, {feature.aggregate_sql()}, {reference} AS reference "
+        "FROM enriched GROUP BY user, day"
+    ).fetchall()
+    assert all(value == expected for _, _, value, expected in rows)
+    only_null = [value for user, _, value, _ in rows if user == "U9"]  # is_new_host NULL
+    assert only_null == [1.0 if feature.where == "true" else 0.0], "NULL conditions count 0"

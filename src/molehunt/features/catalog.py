@@ -84,17 +84,19 @@ class FeatureDefinition:
         """Return the SQL aggregate that computes this feature over enriched events."""
         kind, _, column = self.measure.partition(":")
         if kind == "sum":
-            body = f"sum({column})"
+            body = f"sum({column}) FILTER (WHERE {self.where})"
         elif kind == "distinct":
             # Not count(DISTINCT ...): DuckDB then materialises the aggregate's whole input
             # for the distinct aggregates (a quarter of the features query's CPU in a full
             # r4.2-scale detect, 75 -> 56 CPU-s). A list of the filtered values keeps one
             # pass; its distinct values are counted, NULLs dropped as count(DISTINCT) does.
             body = f"array_length(list_distinct(list({column}) FILTER (WHERE {self.where})))"
-            return f"coalesce({body}, 0)::DOUBLE AS {self.name}"
         else:
-            body = "count(*)"
-        return f"coalesce({body} FILTER (WHERE {self.where}), 0)::DOUBLE AS {self.name}"
+            # count_if, not count(*) FILTER: a filtered aggregate costs DuckDB a selection of
+            # its own (15-20% less CPU for the features query). It is NULL when every
+            # condition is NULL, hence the coalesce as for the others.
+            body = f"count_if({self.where})"
+        return f"coalesce({body}, 0)::DOUBLE AS {self.name}"
 
 
 def _load_yaml(text: str, origin: str) -> Any:
