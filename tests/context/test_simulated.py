@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from molehunt.context import compute_context_daily, ingest_context, leaver_record
+from molehunt.context.leaver import _documents, build_leaver_summary, canonical_json
 from molehunt.ingest import ingest_cert
 from molehunt.simulate import SimulationConfig, simulate
 from molehunt.store import Store
@@ -74,3 +75,22 @@ def test_simulated_need_to_know_insider_has_violations(
         [insiders["need-to-know"]],
     )[0][0]
     assert total > 0
+
+
+def test_leaver_documents_found_together_equal_each_leavers_own_query(
+    simulated: tuple[Store, dict[str, str]],
+) -> None:
+    store, _ = simulated
+    ((leaver, last_day, until, text),) = store.query(
+        "SELECT user_id, last_day, created_from_data_until, summary_json FROM leaver_records"
+    )
+    assert canonical_json(build_leaver_summary(store, leaver, last_day, until)) == text
+    # Several leavers in one query (as a period with many leavers seals them): everyone's
+    # classified items on a few days, the same person twice with two last days.
+    people = [str(row[0]) for row in store.query("SELECT DISTINCT user FROM events ORDER BY 1")]
+    days = [last_day, last_day - datetime.timedelta(days=20), last_day + datetime.timedelta(days=9)]
+    pairs = [(user, day) for user in people for day in days]
+    together = _documents(store, pairs)
+    assert sum(1 for found in together.values() if found) >= 5
+    for pair in pairs:
+        assert together[pair] == _documents(store, [pair])[pair]

@@ -32,9 +32,20 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _documents(store: Store, user: str, last_day: datetime.date) -> list[dict[str, Any]]:
+def _documents(
+    store: Store, leavers: list[tuple[str, datetime.date]]
+) -> dict[tuple[str, datetime.date], list[dict[str, Any]]]:
+    """The classified items each (user, last working day) touched in its 90 days, in one
+    query: one per leaver read every event batch of its window and hashed all item labels
+    again (0.3 s each, a third of a first detect at 1,000 people with 130 leavers)."""
+    if not leavers:
+        return {}
+    values = ", ".join("(?, ?::DATE)" for _ in leavers)
+    first = min(day for _, day in leavers) - datetime.timedelta(days=LEAVER_LOOKBACK_DAYS - 1)
+    last = max(day for _, day in leavers)
     rows = store.query_dicts(
-        f"""SELECT regexp_extract(i.item, '[^\\\\/]+$') AS name,
+        f"""WITH leavers(leaver, last_day) AS (VALUES {values})
+        SELECT l.leaver, l.last_day, regexp_extract(i.item, '[^\\\\/]+$') AS name,
             list_sort(list_distinct(list(i.item))) AS paths,
             max(i.level_rank) AS level_rank, arg_max(i.level, i.level_rank) AS level,
             list_sort(list_distinct(flatten(list(i.compartments)))) AS compartments,
@@ -44,13 +55,38 @@ def _documents(store: Store, user: str, last_day: datetime.date) -> list[dict[st
             list_sort(list_distinct(list({_CHANNEL_LABEL}))) AS channels,
             list_sort(list_distinct(list(strftime(e.time::DATE, '%Y-%m-%d')))) AS days,
             count(*) AS events
-        FROM events e JOIN item_labels i USING (source_id, source_line)
-        WHERE e."user" = ? AND i.level_rank >= 1
-            AND e.time >= (?::DATE - ?)::TIMESTAMP AND e.time < (?::DATE + 1)::TIMESTAMP
-        GROUP BY name ORDER BY level_rank DESC, name""",
-        [user, last_day, LEAVER_LOOKBACK_DAYS - 1, last_day],
+        FROM events e
+        JOIN leavers l ON e."user" = l.leaver
+            AND e.time >= (l.last_day - ?)::TIMESTAMP AND e.time < (l.last_day + 1)::TIMESTAMP
+        JOIN item_labels i USING (source_id, source_line)
+        WHERE i.level_rank >= 1
+            AND e.time >= ?::TIMESTAMP AND e.time < (?::DATE + 1)::TIMESTAMP
+        GROUP BY l.leaver, l.last_day, name
+        ORDER BY l.leaver, l.last_day, level_rank DESC, name""",
+        [*(x for pair in leavers for x in pair), LEAVER_LOOKBACK_DAYS - 1, first, last],
     )
-    return [{**row, "events": int(row["events"])} for row in rows]
+    found: dict[tuple[str, datetime.date], list[dict[str, Any]]] = {key: [] for key in leavers}
+    for row in rows:
+        key = (str(row.pop("leaver")), row.pop("last_day"))
+        found[key].append({**row, "events": int(row["events"])})
+    return found
+
+
+def _summary(
+    user: str,
+    last_day: datetime.date,
+    data_until: datetime.date,
+    documents: list[dict[str, Any]],
+) -> dict[str, Any]:
+    start = last_day - datetime.timedelta(days=LEAVER_LOOKBACK_DAYS - 1)
+    return {
+        "user": user,
+        "last_working_day": last_day.isoformat(),
+        "window": {"from": start.isoformat(), "to": last_day.isoformat()},
+        "created_from_data_until": data_until.isoformat(),
+        "classified_documents": len(documents),
+        "documents": documents,
+    }
 
 
 def build_leaver_summary(
@@ -67,16 +103,8 @@ def build_leaver_summary(
     Returns:
         The summary (JSON-serialisable).
     """
-    start = last_day - datetime.timedelta(days=LEAVER_LOOKBACK_DAYS - 1)
-    documents = _documents(store, user, last_day)
-    return {
-        "user": user,
-        "last_working_day": last_day.isoformat(),
-        "window": {"from": start.isoformat(), "to": last_day.isoformat()},
-        "created_from_data_until": data_until.isoformat(),
-        "classified_documents": len(documents),
-        "documents": documents,
-    }
+    documents = _documents(store, [(user, last_day)])[(user, last_day)]
+    return _summary(user, last_day, data_until, documents)
 
 
 def seal_leaver_records(store: Store, until: datetime.date | None = None) -> int:
@@ -94,24 +122,29 @@ def seal_leaver_records(store: Store, until: datetime.date | None = None) -> int
         if latest is None:
             return 0
         until = latest
-    leavers = store.query(
-        """SELECT DISTINCT user_id, coalesce(last_day, day) AS last_day FROM hr_events
-        WHERE (kind = 'last_working_day' OR last_day IS NOT NULL)
-            AND day <= ? AND coalesce(last_day, day) <= ?
-            AND (user_id, coalesce(last_day, day)) NOT IN
-                (SELECT (user_id, last_day) FROM leaver_records)
-        ORDER BY 1, 2""",
-        [until, until],
-    )
+    leavers = [
+        (str(user), last_day)
+        for user, last_day in store.query(
+            """SELECT DISTINCT user_id, coalesce(last_day, day) AS last_day FROM hr_events
+            WHERE (kind = 'last_working_day' OR last_day IS NOT NULL)
+                AND day <= ? AND coalesce(last_day, day) <= ?
+                AND (user_id, coalesce(last_day, day)) NOT IN
+                    (SELECT (user_id, last_day) FROM leaver_records)
+            ORDER BY 1, 2""",
+            [until, until],
+        )
+    ]
+    if not leavers:
+        return 0
+    documents = _documents(store, leavers)
+    records = []
     for user, last_day in leavers:
-        summary = build_leaver_summary(store, str(user), last_day, until)
-        text = canonical_json(summary)
+        text = canonical_json(_summary(user, last_day, until, documents[(user, last_day)]))
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        with store.transaction() as connection:
-            connection.execute(
-                "INSERT INTO leaver_records VALUES (?, ?, ?, ?, ?)",
-                [user, last_day, until, text, digest],
-            )
+        records += [user, last_day, until, text, digest]
+    with store.transaction() as connection:
+        placeholders = ", ".join(["(?, ?, ?, ?, ?)"] * len(leavers))
+        connection.execute(f"INSERT INTO leaver_records VALUES {placeholders}", records)
     return len(leavers)
 
 
