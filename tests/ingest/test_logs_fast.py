@@ -10,10 +10,12 @@ import pyarrow as pa
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from molehunt.ingest.csv_chunk import LineReject
 from molehunt.ingest.logs import plan_for
 from molehunt.ingest.logs.clock import LocalClock, load_zone
 from molehunt.ingest.logs.common import LogPlan
 from molehunt.ingest.logs.directory import IdentityDirectory
+from molehunt.ingest.logs.fast import FastSplit
 from molehunt.ingest.logs.postfix import postfix_fast, postfix_parser
 from molehunt.ingest.logs.squid import parse_squid, split_squid_fast
 from molehunt.ingest.logs.w3c import w3c_fast, w3c_parser
@@ -139,12 +141,19 @@ def test_zeek_smtp_fast_split_equals_the_per_line_parser(lines: list[bytes], new
     assert fast_rejects == exact_rejects
 
 
-def test_zeek_smtp_fast_split_maps_clean_lines_itself() -> None:
-    assert SMTP_FAST is not None
-    rows = SMTP_FAST(Chunk(b"\n".join(SMTP[:4]) + b"\n", 1, 0, True))
+def _clean_split(split: FastSplit | None, lines: list[bytes]) -> tuple[pa.Table, list[LineReject]]:
+    """Run a fast split on clean lines: it maps them all itself (nothing left to the exact
+    parser); return its table and skip counts."""
+    assert split is not None
+    rows = split(Chunk(b"\n".join(lines) + b"\n", 1, 0, True))
     assert rows is not None
     table, leftover, _, skips, _ = rows
     assert leftover == []
+    return table, skips
+
+
+def test_zeek_smtp_fast_split_maps_clean_lines_itself() -> None:
+    table, skips = _clean_split(SMTP_FAST, SMTP[:4])
     assert [(s.reason, s.line, s.count) for s in skips] == [
         ("Zeek header line", 1, 2),
         ("SMTP session without a message (no MAIL FROM)", 3, 1),
@@ -335,11 +344,7 @@ def test_zeek_http_fast_split_equals_the_per_line_parser(
 
 
 def test_zeek_http_fast_split_maps_clean_lines_itself() -> None:
-    assert HTTP_FAST is not None
-    rows = HTTP_FAST(Chunk(b"\n".join(HTTP[:5]) + b"\n", 1, 0, True))
-    assert rows is not None
-    table, leftover, _, _, _ = rows
-    assert leftover == []
+    table, _ = _clean_split(HTTP_FAST, HTTP[:5])
     # The request naming a user comes first (so dropping the others is a slice).
     assert table.column("_line").to_pylist() == [4, 3, 5]
     table = table.sort_by("_line")
@@ -353,11 +358,7 @@ def test_zeek_http_fast_split_maps_clean_lines_itself() -> None:
 
 
 def test_zeek_http_named_split_counts_requests_naming_nobody_without_mapping_them() -> None:
-    assert HTTP_NAMED is not None
-    rows = HTTP_NAMED(Chunk(b"\n".join(HTTP[:5]) + b"\n", 1, 0, True))
-    assert rows is not None
-    table, leftover, _, skips, _ = rows
-    assert leftover == []
+    table, skips = _clean_split(HTTP_NAMED, HTTP[:5])
     assert table.column("_line").to_pylist() == [4]
     assert table.column("object").to_pylist() == ["http://up.example.net/put?x=1"]
     assert [(s.reason, s.line, s.count) for s in skips] == [

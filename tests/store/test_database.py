@@ -27,10 +27,15 @@ def test_newer_schema_version_is_refused(tmp_path: Path) -> None:
         Store.open(tmp_path / "ws")
 
 
-def test_foreign_database_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "content",
+    ["CREATE TABLE something (x INTEGER)", "CREATE VIEW something AS SELECT 1 AS x"],
+    ids=["a-table", "only-a-view"],
+)
+def test_foreign_database_is_refused(tmp_path: Path, content: str) -> None:
     (tmp_path / "ws").mkdir()
     connection = duckdb.connect(str(tmp_path / "ws" / "molehunt.duckdb"))
-    connection.execute("CREATE TABLE something (x INTEGER)")
+    connection.execute(content)
     connection.close()
     with pytest.raises(WorkspaceError, match="is not a molehunt workspace"):
         Store.open(tmp_path / "ws")
@@ -97,12 +102,3 @@ def test_a_workspace_of_an_older_schema_is_migrated_to_the_newest(tmp_path: Path
         ]
         # a table of the identity map's migration (0006) exists now
         assert store.query("SELECT count(*) FROM identities") == [(0,)]
-
-
-def test_a_database_holding_only_a_view_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "ws").mkdir()
-    connection = duckdb.connect(str(tmp_path / "ws" / "molehunt.duckdb"))
-    connection.execute("CREATE VIEW something AS SELECT 1 AS x")
-    connection.close()
-    with pytest.raises(WorkspaceError, match="is not a molehunt workspace"):
-        Store.open(tmp_path / "ws")
