@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from molehunt.errors import IngestError
 from molehunt.ingest.arrays import numbers, strings
-from molehunt.ingest.csv_chunk import LineReject, line_texts
+from molehunt.ingest.csv_chunk import LINE_COLUMN, LineReject, line_texts
 from molehunt.ingest.reader import (
     PREFIX_BYTES,
     Chunk,
@@ -45,6 +45,9 @@ Progress = Callable[[Path, int, int], None]
 
 _CHUNK_TABLE = "molehunt_chunk"
 _REJECT_TABLE = "molehunt_chunk_rejects"
+_APART_TABLE = "molehunt_chunk_apart"
+APART_COLUMNS = ("_kind", "_reason")
+"""A kept-apart record's kind (machine, service) and skip reason, after its event fields."""
 
 
 class FilePlan(Protocol):
@@ -96,6 +99,8 @@ class FileReport:
         skip_reasons: (reason, count) for the skipped lines, most frequent first.
         notes: How the file was read where that is a choice (time zone, inferred year).
         source_id: The file's row in `sources` (what `watch` follows it by).
+        kept_apart: How many of the skipped records (machine and service accounts) this run
+            stored in `account_events` (`LogPlan.split_apart`).
     """
 
     path: Path
@@ -109,6 +114,22 @@ class FileReport:
     skip_reasons: tuple[tuple[str, int], ...] = ()
     notes: tuple[str, ...] = ()
     source_id: int = 0
+    kept_apart: int = 0
+
+
+Split = tuple[pa.Table, list[LineReject], pa.Table | None]
+"""A split chunk: rows, rejects and counted skips, kept-apart records (or None)."""
+
+
+def _split(plan: FilePlan, chunk: Chunk) -> Split:
+    """Split a chunk; a plan with `split_apart` (log formats) also gives the records of
+    machine and service accounts it counted as skipped, to be kept apart."""
+    split_apart = getattr(plan, "split_apart", None)
+    if split_apart is not None:
+        table, rejects, apart = split_apart(chunk)
+        return table, rejects, apart
+    table, rejects = plan.split(chunk)
+    return table, rejects, None
 
 
 def read_head(path: Path, lines: int = 2, limit: int = 1 << 20) -> list[bytes]:
@@ -325,42 +346,45 @@ def _ingest_chunks(
     first: Chunk | None = None,
 ) -> FileReport:
     """Split and commit the file's chunks, one transaction each (`first`: already read)."""
-    read = stored = rejected = 0
+    read = stored = rejected = kept = 0
     skip_reasons: Counter[str] = Counter()
     new = opened.new
     if first is None:
         first = next(source_chunks, None)
-    prepared: Iterator[tuple[Chunk, pa.Table, list[LineReject]]]
+    prepared: Iterator[tuple[Chunk, pa.Table, list[LineReject], pa.Table | None]]
     if first is None:
         prepared = iter(())
     elif first.is_last:  # one chunk (most small files): nothing to overlap, no thread
-        prepared = iter([(first, *plan.split(first))])
+        prepared = iter([(first, *_split(plan, first))])
     else:
         rest = itertools.chain([first], source_chunks)
-        prepared = _prefetch((chunk, *plan.split(chunk)) for chunk in rest)
-    for chunk, table, line_rejects in prepared:
+        prepared = _prefetch((chunk, *_split(plan, chunk)) for chunk in rest)
+    for chunk, table, line_rejects, apart in prepared:
         line_rejects = _count_skips(line_rejects, skip_reasons)
-        counts = _commit_chunk(store, path, opened.source_id, plan, chunk, table, line_rejects, new)
+        counts = _commit_chunk(
+            store, path, opened.source_id, plan, chunk, (table, line_rejects, apart), new
+        )
         new = None
         read += chunk.line_count
         stored += counts[0]
         rejected += counts[1]
+        kept += counts[2]
         if progress is not None:
             progress(path, chunk.end, read)
     if new is not None:  # no data lines (a header only): the file is known all the same
         with store.transaction() as connection:
             new.insert(connection)
-    return _file_report(path, plan, opened, (read, stored, rejected), skip_reasons)
+    return _file_report(path, plan, opened, (read, stored, rejected, kept), skip_reasons)
 
 
 def _file_report(
     path: Path,
     plan: FilePlan,
     opened: _Opened,
-    counts: tuple[int, int, int],
+    counts: tuple[int, int, int, int],
     skip_reasons: Counter[str],
 ) -> FileReport:
-    read, stored, rejected = counts
+    read, stored, rejected, kept = counts
     status = "unchanged" if opened.status == "resumed" and read == 0 else opened.status
     return FileReport(
         path,
@@ -373,6 +397,7 @@ def _file_report(
         skipped=sum(skip_reasons.values()),
         skip_reasons=tuple(skip_reasons.most_common()),
         source_id=opened.source_id,
+        kept_apart=kept,
     )
 
 
@@ -412,6 +437,7 @@ class _Pending:
     table: pa.Table | None
     rejects: list[LineReject]
     skip_reasons: Counter[str]
+    apart: pa.Table | None = None
 
 
 def ingest_files(
@@ -469,10 +495,12 @@ def ingest_files(
         skip_reasons: Counter[str] = Counter()
         table: pa.Table | None = None
         rejects: list[LineReject] = []
+        apart: pa.Table | None = None
         if first is not None:
-            table, line_rejects = job.plan.split(first)
+            table, line_rejects, apart = _split(job.plan, first)
             rejects = _count_skips(line_rejects, skip_reasons)
-        group.append(_Pending(job.path, job.plan, opened, first, table, rejects, skip_reasons))
+        pending = _Pending(job.path, job.plan, opened, first, table, rejects, skip_reasons, apart)
+        group.append(pending)
         lines = sum(p.chunk.line_count for p in group if p.chunk is not None)
         size = sum(len(p.chunk.data) for p in group if p.chunk is not None)
         if lines >= GROUP_LINES or size >= GROUP_BYTES:
@@ -499,7 +527,7 @@ def _commit_group(
     one `batches` insert, one `rejects` insert and one `sources` insert; others are written
     one by one as `_write_chunk` does, in the same transaction.
     """
-    counts: dict[int, tuple[int, int, int]] = {}
+    counts: dict[int, tuple[int, int, int, int]] = {}
     with store.transaction() as connection:
         together: dict[tuple[str, str], list[int]] = {}
         for index, pending in enumerate(group):
@@ -511,20 +539,19 @@ def _commit_group(
             elif chunk is None or pending.table is None:
                 if opened.new is not None:  # no data lines: the file is known all the same
                     opened.new.insert(connection)
-                counts[index] = (0, 0, 0)
+                counts[index] = (0, 0, 0, 0)
             else:
-                stored, rejected = _write_chunk(
+                stored, rejected, kept = _write_chunk(
                     store,
                     connection,
                     pending.path,
                     opened.source_id,
                     pending.plan,
                     chunk,
-                    pending.table,
-                    pending.rejects,
+                    (pending.table, pending.rejects, pending.apart),
                     opened.new,
                 )
-                counts[index] = (chunk.line_count, stored, rejected)
+                counts[index] = (chunk.line_count, stored, rejected, kept)
         for queries, members in together.items():
             written = _write_together(store, connection, queries, [group[i] for i in members])
             counts.update(zip(members, written, strict=True))
@@ -544,10 +571,12 @@ _SOURCE_COLUMN = "_source"
 
 def _write_together(
     store: Store, connection: Transaction, queries: tuple[str, str], members: list[_Pending]
-) -> list[tuple[int, int, int]]:
-    """Write several one-chunk files with set-based statements; (read, stored, rejected) each.
+) -> list[tuple[int, int, int, int]]:
+    """Write several one-chunk files with set-based statements; (read, stored, rejected,
+    kept apart) each.
 
-    The same rows, batches, rejects and `sources` rows as `_write_chunk` file by file.
+    The same rows, batches, rejects, kept-apart rows and `sources` rows as `_write_chunk`
+    file by file.
     """
     rows_sql, rejects_sql = queries
     tables = []
@@ -594,7 +623,46 @@ def _write_together(
         counts.append((chunk.line_count, kept, len(rejects)))
     _insert_all_rejects(store, rejected)
     _record_sources(connection, members, counts)
-    return counts
+    apart = _insert_apart_together(store, connection, members)
+    return [
+        (*count, apart.get(p.opened.source_id, 0)) for count, p in zip(counts, members, strict=True)
+    ]
+
+
+def _insert_apart_together(
+    store: Store, connection: Transaction, members: list[_Pending]
+) -> dict[int, int]:
+    """Insert the kept-apart records of several one-chunk files; how many per source."""
+    tables = []
+    for pending in members:
+        if pending.apart is not None and pending.apart.num_rows:
+            column = numbers(np.full(pending.apart.num_rows, pending.opened.source_id), "int32")
+            tables.append(pending.apart.append_column(_SOURCE_COLUMN, column))
+    if not tables:
+        return {}
+    group_queries = getattr(members[0].plan, "group_queries")  # noqa: B009 - a log plan's
+    rows_sql, _ = group_queries(_APART_TABLE, _SOURCE_COLUMN)
+    table = pa.concat_tables(tables, promote_options="permissive")
+    join = f'r.source_id = a."{_SOURCE_COLUMN}" AND r.source_line = a."{LINE_COLUMN}"'
+    returned = _insert_apart(store, connection, rows_sql, table, join)
+    return dict(Counter(int(str(source_id)) for (source_id,) in returned))
+
+
+def _insert_apart(
+    store: Store, connection: Transaction, rows_sql: str, table: pa.Table, join: str
+) -> list[tuple[object, ...]]:
+    """Insert kept-apart records into `account_events` through the plan's row SQL (`rows_sql`
+    over `_APART_TABLE`: cast and checked as events are; a row it holds back is not kept, and
+    stays counted as skipped), with their kind and reason; the source id of each row."""
+    store.register(_APART_TABLE, table)
+    try:
+        return connection.execute(
+            f'INSERT INTO account_events BY NAME SELECT r.*, a."{APART_COLUMNS[0]}" AS kind, '
+            f'a."{APART_COLUMNS[1]}" AS reason FROM ({rows_sql}) r JOIN {_APART_TABLE} a '
+            f"ON {join} RETURNING source_id"
+        )
+    finally:
+        store.unregister(_APART_TABLE)
 
 
 def _record_sources(
@@ -665,14 +733,11 @@ def _commit_chunk(
     source_id: int,
     plan: FilePlan,
     chunk: Chunk,
-    table: pa.Table,
-    line_rejects: list[LineReject],
+    split: Split,
     new: _NewSource | None = None,
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     with store.transaction() as connection:
-        return _write_chunk(
-            store, connection, path, source_id, plan, chunk, table, line_rejects, new
-        )
+        return _write_chunk(store, connection, path, source_id, plan, chunk, split, new)
 
 
 def _write_chunk(
@@ -682,11 +747,12 @@ def _write_chunk(
     source_id: int,
     plan: FilePlan,
     chunk: Chunk,
-    table: pa.Table,
-    line_rejects: list[LineReject],
+    split: Split,
     new: _NewSource | None = None,
-) -> tuple[int, int]:
-    """Write one split chunk inside the open transaction: rows, rejects, the new offset."""
+) -> tuple[int, int, int]:
+    """Write one split chunk inside the open transaction: rows, rejects, kept-apart records,
+    the new offset; (stored, rejected, kept apart)."""
+    table, line_rejects, apart = split
     rows_sql, rejects_sql = plan.queries(source_id, _CHUNK_TABLE)
     store.register(_CHUNK_TABLE, table)
     try:
@@ -716,6 +782,11 @@ def _write_chunk(
             ),
         ]
         _insert_rejects(store, path, source_id, chunk, rejects)
+        kept = 0
+        if apart is not None and apart.num_rows:
+            apart_sql, _ = plan.queries(source_id, _APART_TABLE)
+            join = f'r.source_line = a."{LINE_COLUMN}"'
+            kept = len(_insert_apart(store, connection, apart_sql, apart, join))
         connection.execute(
             "UPDATE sources SET bytes_done = ?, lines_done = ?, rows_read = rows_read + ?, "
             "rows_stored = rows_stored + ?, rows_rejected = rows_rejected + ?, "
@@ -731,7 +802,7 @@ def _write_chunk(
         )
     finally:
         store.unregister(_CHUNK_TABLE)
-    return stored, len(rejects)
+    return stored, len(rejects), kept
 
 
 def _insert_rejects(

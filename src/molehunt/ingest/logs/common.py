@@ -27,6 +27,7 @@ from molehunt.ingest.logs.fast import (
     resolve_table,
 )
 from molehunt.ingest.reader import Chunk
+from molehunt.ingest.source import APART_COLUMNS
 
 if TYPE_CHECKING:
     from molehunt.ingest.logs.directory import IdentityDirectory
@@ -47,10 +48,16 @@ class Skip:
             a Postfix delivery line's recipient (value None: a `removed` line, which ends
             the message, `messages.py`), a CUPS page line's copies (within JOIN_WINDOW_LINES
             lines after the job's first page).
+        kind: `machine` or `service` for a record of a machine or service account: it is
+            counted as skipped all the same, but kept apart (`account_events`).
+        event: That record's event fields (a fragment, {'user', '_account'}, as
+            `account_user` returns it; the whole event once the parser has built it).
     """
 
     reason: str
     join: tuple[str, str | None] | None = None
+    kind: str | None = field(default=None, compare=False)
+    event: Event | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -62,8 +69,11 @@ class Reject:
 
 Parsed = Event | Skip | Reject
 LineParser = Callable[[bytes], Parsed]
-SplitRows = tuple[pa.Table, pa.Table, list[LineReject]]
-"""A chunk's (rows with `_join`, joins of its lines, rejects and counted skips)."""
+SplitRows = tuple[pa.Table, pa.Table, list[LineReject], pa.Table | None]
+"""A chunk's (rows with `_join`, joins of its lines, rejects and counted skips, the skipped
+records of machine and service accounts kept apart (`LogPlan.split_apart`), or None)."""
+Apart = list[tuple[int, Event, str, str]]
+"""Kept-apart records of machine and service accounts: (line, event, kind, skip reason)."""
 
 # Records (EVTX, event XML) per chunk of a record stream.
 RECORDS_PER_CHUNK = 20_000
@@ -115,7 +125,9 @@ def account_user(name: str | None, domain: str | None = None) -> Parsed:
 
     `DOMAIN\\name` and `name@domain` (UPN or e-mail address) both become `name`. Machine
     accounts (ending in `$`) and Windows service accounts (SYSTEM, LOCAL SERVICE, DWM-1, ...)
-    are not people: they come back as a `Skip` so they are counted apart, not stored.
+    are not people: they come back as a `Skip` with their `kind` and the event fragment
+    (`kept_apart`), so they are counted as skipped and stored apart (`account_events`),
+    never as a person's events. The parser builds their event with `with_account`.
 
     Args:
         name: The account as the log spells it.
@@ -135,13 +147,44 @@ def account_user(name: str | None, domain: str | None = None) -> Parsed:
     lowered = text.lower()
     if lowered in ("", "-"):
         return Skip("no account name")
+    who: Event = {"user": lowered, "_account": written}
     if lowered in _SERVICE_ACCOUNTS:
-        return Skip(f"service account '{text or '-'}'")
+        return Skip(f"service account '{text or '-'}'", kind="service", event=who)
     if lowered.endswith("$"):
-        return Skip("machine account")
+        return Skip("machine account", kind="machine", event=who)
     if (domain or "").strip().lower() in _SERVICE_DOMAINS or lowered.startswith(("dwm-", "umfd-")):
-        return Skip(f"service account '{text}'")
-    return {"user": lowered, "_account": written}
+        return Skip(f"service account '{text}'", kind="service", event=who)
+    return who
+
+
+def kept_apart(parsed: Parsed) -> bool:
+    """Whether `parsed` is a machine or service account's record, kept apart (`Skip.event`)."""
+    return isinstance(parsed, Skip) and parsed.event is not None
+
+
+def unnamed(who: Parsed) -> bool:
+    """Whether `who` (from `account_user`) names no account whose event is built: a reject
+    or a plain skip (no account name), which the parser returns as it is."""
+    return not isinstance(who, dict) and not kept_apart(who)
+
+
+def with_account(who: Parsed, fields: Event) -> Parsed:
+    """The event of `fields` done by the account `who` names (`account_user`).
+
+    Args:
+        who: A person's event fragment, or a machine or service account's `Skip` (its
+            fragment in `event`).
+        fields: The rest of the event.
+
+    Returns:
+        The event; for a machine or service account, its `Skip` carrying the whole event
+        (counted as skipped, stored apart). A reject or plain skip comes back as it is.
+    """
+    if isinstance(who, dict):
+        return {**who, **fields}
+    if isinstance(who, Skip) and who.event is not None:
+        return Skip(who.reason, who.join, who.kind, {**who.event, **fields})
+    return who
 
 
 def epoch_iso(text: str) -> str | None:
@@ -207,6 +250,11 @@ class LogPlan:
     )
 
     def split(self, chunk: Chunk) -> tuple[pa.Table, list[LineReject]]:
+        """`split_apart` without the kept-apart records (what staging for alerts reads)."""
+        table, found, _apart = self.split_apart(chunk)
+        return table, found
+
+    def split_apart(self, chunk: Chunk) -> tuple[pa.Table, list[LineReject], pa.Table | None]:
         """Parse each line into event fields; rejects carry their line, skips are counted.
 
         With a fast split (`fast.py`), its clean rows are taken as they are and only the
@@ -214,20 +262,27 @@ class LogPlan:
         CUPS pages) are applied over the whole chunk and the lines after it that the chunk
         source passes on (`Chunk.following`), within JOIN_WINDOW_LINES lines of their event.
 
+        Records of machine and service accounts (`Skip.event`: `account_user`, or an
+        identity-map entry of kind service or machine) are counted as skipped all the same,
+        and come back apart, with their kind and skip reason, for `account_events`; no
+        joined lines are applied to them.
+
         Returns:
-            (rows with the event fields and `_line`, rejects and skips sorted by line; a skip
-            stands for every line of the chunk skipped for its reason: `LineReject.count`).
+            (rows with the event fields and `_line`, rejects and skips sorted by line (a skip
+            stands for every line of the chunk skipped for its reason: `LineReject.count`),
+            the kept-apart records with the event fields, `_line`, `_kind` and `_reason`, or
+            None when there are none).
         """
         kept = self._memo.pop(chunk.start, None)
         if kept is not None and kept[0] is chunk.data:
-            table, joins, found = kept[1]
+            table, joins, found, apart = kept[1]
         else:
-            table, joins, found = self._split_rows(chunk)
+            table, joins, found, apart = self._split_rows(chunk)
         if self.messages is not None:  # Postfix: joined while the message is open
             table, retries = self.messages.advance(table, joins, chunk.is_last)
             if retries:
                 found = sorted([*found, *retries], key=lambda r: (r.line, r.reason))
-            return table.select([*INPUT_FIELDS, LINE_COLUMN]), found
+            return table.select([*INPUT_FIELDS, LINE_COLUMN]), found, apart
         ahead = self._following_joins(chunk)
         if ahead is not None:
             joins = pa.concat_tables([joins, ahead])
@@ -235,12 +290,12 @@ class LogPlan:
             table = apply_pages(table, joins, JOIN_WINDOW_LINES)
         else:
             table = apply_recipients(table, joins, JOIN_WINDOW_LINES)
-        return table.select([*INPUT_FIELDS, LINE_COLUMN]), found
+        return table.select([*INPUT_FIELDS, LINE_COLUMN]), found, apart
 
     def replay(self, chunk: Chunk) -> None:
         """Read a chunk before a resume point again for its open messages (`messages.py`)."""
         if self.messages is not None:
-            table, joins, _found = self._split_rows(chunk)
+            table, joins, _found, _apart = self._split_rows(chunk)
             self.messages.replay(table, joins)
 
     def _split_rows(self, chunk: Chunk) -> SplitRows:
@@ -250,13 +305,14 @@ class LogPlan:
             fast = self.fast_named
         rows = fast(chunk) if fast is not None else None
         if rows is None:
-            events, joins, rejects, skips = self.parse_lines(chunk.numbered_lines())
-            return self.event_table(events), join_table(joins), _counted(rejects, skips)
+            events, joins, rejects, skips, apart = self.parse_lines(chunk.numbered_lines())
+            found = _counted(rejects, skips)
+            return self.event_table(events), join_table(joins), found, self.apart_table(apart)
         table, leftover, no_user, fast_skips, fast_joins = rows
         wanted = set(leftover)
         numbered = [x for x in chunk.numbered_lines() if x[0] in wanted] if wanted else []
-        events, joins, rejects, skips = self.parse_lines(numbered)
-        table, resolved_skips = resolve_table(table, self.identities, no_user)
+        events, joins, rejects, skips, apart = self.parse_lines(numbered)
+        table, resolved_skips, resolved_apart = resolve_table(table, self.identities, no_user)
         if events:
             table = pa.concat_tables([table, self.event_table(events)]).sort_by(LINE_COLUMN)
         all_joins = join_table(joins)
@@ -266,7 +322,11 @@ class LogPlan:
             counted = skips.setdefault(skip.reason, [skip.line, 0])
             counted[0] = min(counted[0], skip.line)
             counted[1] += skip.count
-        return table, all_joins, _counted(rejects, skips)
+        kept_apart = self.apart_table(apart)
+        if resolved_apart is not None:
+            parts = [resolved_apart] if kept_apart is None else [resolved_apart, kept_apart]
+            kept_apart = pa.concat_tables(parts).sort_by(LINE_COLUMN)
+        return table, all_joins, _counted(rejects, skips), kept_apart
 
     def _following_joins(self, chunk: Chunk) -> pa.Table | None:
         """Joins of the chunks after this one that its source passed on, if any.
@@ -289,7 +349,7 @@ class LogPlan:
 
     def split_lines(self, numbered: list[tuple[int, bytes]]) -> tuple[pa.Table, list[LineReject]]:
         """The exact path: each (line number, raw line) through the format's line parser."""
-        events, _joins, rejects, skips = self.parse_lines(numbered)
+        events, _joins, rejects, skips, _apart = self.parse_lines(numbered)
         table = self.event_table(events).select([*INPUT_FIELDS, LINE_COLUMN])
         return table, _counted(rejects, skips)
 
@@ -300,12 +360,15 @@ class LogPlan:
         list[tuple[int, str, str | None]],
         list[LineReject],
         dict[str, list[int]],
+        Apart,
     ]:
-        """(events, (line, key, value) joins, rejects, reason -> [first line, count] of skips)."""
+        """(events, (line, key, value) joins, rejects, reason -> [first line, count] of skips,
+        the skipped records of machine and service accounts, kept apart)."""
         events: list[tuple[int, Event]] = []
         joins: list[tuple[int, str, str | None]] = []
         rejects: list[LineReject] = []
         skips: dict[str, list[int]] = {}
+        apart: Apart = []
         for number, raw in numbered:
             try:
                 parsed = self.parse(raw)
@@ -322,12 +385,14 @@ class LogPlan:
                     counted[1] += 1
                 if parsed.join is not None:
                     joins.append((number, *parsed.join))
+                if parsed.event is not None:  # a machine or service account's: kept apart
+                    apart.append((number, parsed.event, parsed.kind or "service", parsed.reason))
             elif isinstance(parsed, Reject):
                 text = raw.rstrip(b"\r").decode("utf-8", errors="replace")
                 rejects.append(LineReject(number, parsed.reason, text))
             else:
                 events.append((number, parsed))
-        return events, joins, rejects, skips
+        return events, joins, rejects, skips, apart
 
     def event_table(self, events: list[tuple[int, Event]]) -> pa.Table:
         """The events as string columns plus `_line` and `_join` (the key joined lines add to)."""
@@ -340,6 +405,16 @@ class LogPlan:
         arrays = {name: strings(values) for name, values in columns.items()}
         arrays[LINE_COLUMN] = numbers(lines)
         return pa.table(arrays).select([*INPUT_FIELDS, LINE_COLUMN, "_join"])
+
+    def apart_table(self, apart: Apart) -> pa.Table | None:
+        """Kept-apart records as the event string columns plus `_line`, `_kind`, `_reason`."""
+        if not apart:
+            return None
+        table = self.event_table([(number, event) for number, event, _, _ in apart])
+        kinds = strings([kind for _, _, kind, _ in apart])
+        reasons = strings([reason for _, _, _, reason in apart])
+        table = table.select([*INPUT_FIELDS, LINE_COLUMN])
+        return table.append_column(APART_COLUMNS[0], kinds).append_column(APART_COLUMNS[1], reasons)
 
     def with_identities(self, identities: IdentityDirectory | None) -> LogPlan:
         """The same plan, resolving identities through `identities`."""

@@ -25,6 +25,8 @@ from molehunt.ingest.logs.common import (
     Skip,
     account_user,
     decode_line,
+    unnamed,
+    with_account,
 )
 
 LINE = re.compile(
@@ -74,16 +76,14 @@ def cups_parser(clock: LocalClock) -> LineParser:
             return Skip(f"page {page} of a job (added to its job's page count)", join=(key, count))
         host, name = _rest(match["rest"])
         host = "" if host == "-" else host
-        who: Event = {"user": None, "_skip": "no user name (job without requesting-user-name)"}
+        who: Parsed = {"user": None, "_skip": "no user name (job without requesting-user-name)"}
         if match["user"] != "-":
-            named = account_user(match["user"])
-            if isinstance(named, Skip | Reject):
-                return named
-            who = named
+            who = account_user(match["user"])
+            if unnamed(who):
+                return who
         # The print channel's columns (docs/events.md): host = printer, object = document,
         # attachment_count = pages, content = the client machine.
         event: Event = {
-            **who,
             "event_id": f"cups:{key}:{time}",
             "time": time,
             "host": printer,
@@ -96,8 +96,8 @@ def cups_parser(clock: LocalClock) -> LineParser:
         }
         if _IP.match(host):
             event["_ip"] = host
-        if page == "1":
+        if page == "1" and isinstance(who, dict):  # a kept-apart account's job: no page join
             event["_join"] = key
-        return event
+        return with_account(who, event)
 
     return parse

@@ -11,7 +11,8 @@ machine, where `host` is something else, as a print event's printer) or `host`. 
    address (longest matching range first), then the host name.
 
 An entry counts on the event's UTC day between valid_from and valid_to (inclusive). A match
-of kind service or machine is skipped like a built-in service account. No match keeps the
+of kind service or machine is skipped like a built-in service account (and kept apart, under
+the map's `person` for it: `account_events`). No match keeps the
 log's own lower-cased account name (listed as unmapped by `molehunt status`).
 """
 
@@ -95,8 +96,9 @@ class IdentityDirectory:
                 return event
             return Skip(event.get("_skip") or "no user name")
         person, kind = found
-        if kind != "person":
-            return Skip(f"{kind} account '{person}' (identity map)")
+        if kind != "person":  # counted as skipped, kept apart with the map's name for it
+            reason = f"{kind} account '{person}' (identity map)"
+            return Skip(reason, kind=kind, event={**event, "user": person})
         return {**event, "user": person}
 
     def _lookup(self, identity_type: str, key: str, day: str) -> tuple[str, str] | None:

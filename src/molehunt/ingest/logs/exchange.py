@@ -11,6 +11,8 @@ from molehunt.ingest.logs.common import (
     Skip,
     account_user,
     decode_line,
+    unnamed,
+    with_account,
 )
 
 DEFAULT_FIELDS: tuple[str, ...] = (
@@ -94,21 +96,23 @@ def exchange_parser(fields: tuple[str, ...] = DEFAULT_FIELDS) -> LineParser:
         recipients = [r for r in get("recipient-address").split(";") if r]
         actor = get("sender-address") if action == "send" else (recipients or [""])[0]
         who = account_user(actor)
-        if isinstance(who, Skip | Reject):
+        if unnamed(who):
             return who
         size = get("total-bytes")
-        return {
-            **who,
-            "event_id": f"{get('internal-message-id')}:{event_id}:{get('date-time')}",
-            "time": get("date-time"),
-            "host": get("client-hostname") or get("server-hostname") or None,
-            "channel": "email",
-            "action": action,
-            "object": ";".join(recipients) or None,
-            "size_bytes": size if size.isdigit() else None,
-            "sender": get("sender-address") or None,
-            "recipients_to": ";".join(recipients) or None,
-            "content": get("message-subject") or None,
-        }
+        return with_account(
+            who,
+            {
+                "event_id": f"{get('internal-message-id')}:{event_id}:{get('date-time')}",
+                "time": get("date-time"),
+                "host": get("client-hostname") or get("server-hostname") or None,
+                "channel": "email",
+                "action": action,
+                "object": ";".join(recipients) or None,
+                "size_bytes": size if size.isdigit() else None,
+                "sender": get("sender-address") or None,
+                "recipients_to": ";".join(recipients) or None,
+                "content": get("message-subject") or None,
+            },
+        )
 
     return parse

@@ -21,8 +21,10 @@ from molehunt.ingest.arrays import FALSE, booleans, numbers, string_scalar, stri
 from molehunt.ingest.csv_chunk import LINE_COLUMN, LineReject
 from molehunt.ingest.jsonl import INPUT_FIELDS
 from molehunt.ingest.reader import Chunk
+from molehunt.ingest.source import APART_COLUMNS
 
 if TYPE_CHECKING:
+    from molehunt.ingest.logs.common import Skip
     from molehunt.ingest.logs.directory import IdentityDirectory
 
 FastRows = tuple[pa.Table, list[int], str, list[LineReject], pa.Table | None]
@@ -212,11 +214,14 @@ def apply_pages(table: pa.Table, joins: pa.Table, window: int) -> pa.Table:
 
 def resolve_table(
     table: pa.Table, directory: IdentityDirectory | None, no_user: str
-) -> tuple[pa.Table, list[LineReject]]:
+) -> tuple[pa.Table, list[LineReject], pa.Table | None]:
     """Resolve identities of fast rows as `resolve_event` does, row for row.
 
     Returns:
-        (rows with the event fields, `_line` and `_join`; the skipped rows, counted per reason).
+        (rows with the event fields, `_line` and `_join`; the skipped rows, counted per
+        reason; the skipped rows that the identity map names as service or machine accounts,
+        kept apart: event fields with the map's name as `user`, `_line`, `_kind`, `_reason`,
+        or None when there are none).
     """
     if directory is None or directory.is_empty():
         user = table.column("user")
@@ -230,11 +235,12 @@ def resolve_table(
         # Skipped lines are only counted by reason (`ingest_file`): no text is kept.
         lines = to_numpy(skipped.column(LINE_COLUMN))
         skips = skip_counts(lines, np.ones(len(lines), dtype=bool), no_user)
-        return kept.select([*INPUT_FIELDS, LINE_COLUMN, "_join"]), skips
+        return kept.select([*INPUT_FIELDS, LINE_COLUMN, "_join"]), skips, None
     users: list[str | None] = []
     keep: list[bool] = []
     reasons: dict[str, list[int]] = {}
-    cache: dict[tuple[object, ...], str | LineReject] = {}
+    apart: list[tuple[int, str, str, str]] = []  # row, user, kind, reason
+    cache: dict[tuple[object, ...], str | Skip] = {}
     names = ("user", "_account", "_ip", "host", "time", LINE_COLUMN)
     for user, account, ip, host, time, line in zip(
         *(table.column(name).to_pylist() for name in names), strict=True
@@ -244,14 +250,13 @@ def resolve_table(
         if found is None:
             event = {"user": user, "_account": account, "_ip": ip, "host": host, "time": time}
             resolved = directory.resolve({**event, "_skip": no_user})
-            if isinstance(resolved, dict):
-                found = str(resolved["user"])
-            else:
-                found = LineReject(0, resolved.reason, "", skipped=True)
+            found = str(resolved["user"]) if isinstance(resolved, dict) else resolved
             cache[key] = found
-        if isinstance(found, LineReject):
+        if not isinstance(found, str):  # a Skip (imported for type checks only)
             counted = reasons.setdefault(found.reason, [line, 0])
             counted[1] += 1
+            if found.event is not None:  # a service or machine account of the map
+                apart.append((len(keep), str(found.event["user"]), found.kind or "", found.reason))
             keep.append(False)
             users.append(None)
         else:
@@ -266,7 +271,17 @@ def resolve_table(
         LineReject(first, reason, "", skipped=True, count=count)
         for reason, (first, count) in reasons.items()
     ]
-    return resolved_table.select([*INPUT_FIELDS, LINE_COLUMN, "_join"]), skipped_rows
+    kept_apart = None
+    if apart:
+        rows, apart_users, kinds, apart_reasons = zip(*apart, strict=True)
+        picked = table.take(numbers(rows)).select([*INPUT_FIELDS, LINE_COLUMN])
+        kept_apart = (
+            picked.set_column(INPUT_FIELDS.index("user"), "user", strings(apart_users))
+            .append_column(APART_COLUMNS[0], strings(kinds))
+            .append_column(APART_COLUMNS[1], strings(apart_reasons))
+            .sort_by(LINE_COLUMN)
+        )
+    return resolved_table.select([*INPUT_FIELDS, LINE_COLUMN, "_join"]), skipped_rows, kept_apart
 
 
 def skip_counts(

@@ -31,13 +31,14 @@ from typing import Any
 
 from molehunt.errors import IngestError
 from molehunt.ingest.logs.common import (
-    Event,
     Parsed,
     Reject,
     Skip,
     account_user,
     decode_line,
     record_chunks,
+    unnamed,
+    with_account,
 )
 from molehunt.ingest.reader import Chunk, open_binary
 
@@ -112,42 +113,37 @@ def _map(class_uid: int, activity: int, event: dict[str, Any]) -> Parsed | None:
         path = _text(file.get("path")) or "\\".join(
             part for part in (_text(file.get("parent_folder")), _text(file.get("name"))) if part
         )
-        who = _who(actor)
-        return (
-            {**who, "channel": "file", "action": action, "object": path or None}
-            if isinstance(who, dict)
-            else who
+        return with_account(
+            _who(actor), {"channel": "file", "action": action, "object": path or None}
         )
     if class_uid == 1007:
         if activity != 1:
             return None
         process = _object(event.get("process"))
         who = _who(actor or _object(process.get("user")))
-        if not isinstance(who, dict):
+        if unnamed(who):
             return who
-        return {
-            **who,
-            "channel": "process",
-            "action": "start",
-            "object": _text(_object(process.get("file")).get("path"))
-            or _text(process.get("name"))
-            or None,
-            "content": _text(process.get("cmd_line")) or None,
-        }
+        return with_account(
+            who,
+            {
+                "channel": "process",
+                "action": "start",
+                "object": _text(_object(process.get("file")).get("path"))
+                or _text(process.get("name"))
+                or None,
+                "content": _text(process.get("cmd_line")) or None,
+            },
+        )
     if class_uid == 3002:
         if activity not in (1, 2):
             return None
         who = _who(_object(event.get("user")) or actor)
-        if not isinstance(who, dict):
+        if unnamed(who):
             return who
         logon_type = _text(event.get("logon_type_id"))
         detail = f"logon type {logon_type}" if activity == 1 and logon_type else None
-        return {
-            **who,
-            "channel": "logon",
-            "action": "logon" if activity == 1 else "logoff",
-            "object": detail,
-        }
+        action = "logon" if activity == 1 else "logoff"
+        return with_account(who, {"channel": "logon", "action": action, "object": detail})
     if class_uid == 4002:
         return _map_http(activity, event, actor)
     if class_uid == 4009:
@@ -159,25 +155,29 @@ def _map_http(activity: int, event: dict[str, Any], actor: dict[str, Any]) -> Pa
     request = _object(event.get("http_request"))
     response = _object(event.get("http_response"))
     source = _object(event.get("src_endpoint"))
-    who: Event = {"user": None, "_ip": _text(source.get("ip")) or None}
-    who["_skip"] = "no user (client address only)"
+    who: Parsed = {
+        "user": None,
+        "_ip": _text(source.get("ip")) or None,
+        "_skip": "no user (client address only)",
+    }
     if actor:
-        named = _who(actor)
-        if not isinstance(named, dict):
-            return named
-        who = named
+        who = _who(actor)
+        if unnamed(who):
+            return who
     method = _text(request.get("http_method")).upper()
     upload = activity in (6, 7) or method in ("POST", "PUT")
     size = _text((request if upload else response).get("length"))
-    return {
-        **who,
-        "host": _text(source.get("ip")) or _text(source.get("hostname")) or None,
-        "channel": "http",
-        "action": "upload" if upload else "visit",
-        "object": _url(request),
-        "size_bytes": size if size.isdigit() else None,
-        "content": _text(response.get("code")) or None,
-    }
+    return with_account(
+        who,
+        {
+            "host": _text(source.get("ip")) or _text(source.get("hostname")) or None,
+            "channel": "http",
+            "action": "upload" if upload else "visit",
+            "object": _url(request),
+            "size_bytes": size if size.isdigit() else None,
+            "content": _text(response.get("code")) or None,
+        },
+    )
 
 
 def _map_email(activity: int, event: dict[str, Any], actor: dict[str, Any]) -> Parsed | None:
@@ -188,20 +188,22 @@ def _map_email(activity: int, event: dict[str, Any], actor: dict[str, Any]) -> P
     recipients = _addresses(email.get("to")) or _addresses(email.get("smtp_to"))
     account = sender if activity == 1 else (recipients or [""])[0]
     who = _who({"name": account}) if account else _who(actor)
-    if not isinstance(who, dict):
+    if unnamed(who):
         return who
     size = _text(email.get("size"))
-    return {
-        **who,
-        "channel": "email",
-        "action": "send" if activity == 1 else "receive",
-        "object": ";".join(recipients) or None,
-        "size_bytes": size if size.isdigit() else None,
-        "sender": sender or None,
-        "recipients_to": ";".join(recipients) or None,
-        "recipients_cc": ";".join(_addresses(email.get("cc"))) or None,
-        "content": _text(email.get("subject")) or None,
-    }
+    return with_account(
+        who,
+        {
+            "channel": "email",
+            "action": "send" if activity == 1 else "receive",
+            "object": ";".join(recipients) or None,
+            "size_bytes": size if size.isdigit() else None,
+            "sender": sender or None,
+            "recipients_to": ";".join(recipients) or None,
+            "recipients_cc": ";".join(_addresses(email.get("cc"))) or None,
+            "content": _text(email.get("subject")) or None,
+        },
+    )
 
 
 def is_ocsf(value: object) -> bool:
@@ -235,19 +237,26 @@ def map_ocsf_event(event: Any) -> Parsed:
     mapped = _map(class_uid, activity, event)
     if mapped is None:
         return Skip(f"OCSF {name} ({class_uid}) activity {activity} not used")
-    if isinstance(mapped, Skip | Reject):
+    if isinstance(mapped, Reject) or (isinstance(mapped, Skip) and mapped.event is None):
         return Skip(f"OCSF {name} ({class_uid}): {mapped.reason}")
+    fields = mapped.event if isinstance(mapped, Skip) else mapped
+    assert fields is not None  # kept apart: the account's skip carries its event
     time = _time(event)
     if time is None:
+        if isinstance(mapped, Skip):  # an account's event without a time: not kept
+            return Skip(f"OCSF {name} ({class_uid}): {mapped.reason}")
         return Reject("no time (expected 'time' in epoch milliseconds or 'time_dt' ISO 8601)")
     metadata = _object(event.get("metadata"))
     device = _object(event.get("device"))
-    return {
+    row = {
         "host": _text(device.get("hostname")) or _text(device.get("name")) or None,
-        **mapped,
+        **fields,
         "event_id": _text(metadata.get("uid")) or None,
         "time": time,
     }
+    if isinstance(mapped, Skip):  # a machine or service account: skipped, kept apart
+        return Skip(f"OCSF {name} ({class_uid}): {mapped.reason}", kind=mapped.kind, event=row)
+    return row
 
 
 _READ_BYTES = 1 << 20

@@ -21,7 +21,17 @@ from molehunt.ingest.arrays import FALSE, booleans, to_numpy
 from molehunt.ingest.arrays import string_scalar as _s
 from molehunt.ingest.csv_chunk import LINE_COLUMN, LineReject
 from molehunt.ingest.logs.clock import LocalClock
-from molehunt.ingest.logs.common import LineParser, Parsed, Reject, Skip, account_user, decode_line
+from molehunt.ingest.logs.common import (
+    Event,
+    LineParser,
+    Parsed,
+    Reject,
+    Skip,
+    account_user,
+    decode_line,
+    unnamed,
+    with_account,
+)
 from molehunt.ingest.logs.fast import (
     JOIN_SCHEMA,
     FastRows,
@@ -112,12 +122,10 @@ def postfix_parser(clock: LocalClock) -> LineParser:
         if int(queued["size"]) > _MAX_SIZE:  # checked here: the message may be stored later
             return Reject(f"size {queued['size'][:40]} does not fit 64 bits")
         who = account_user(sender)
-        if isinstance(who, Skip | Reject):
+        if unnamed(who):
             return who
-        return {
-            **who,
+        fields: Event = {
             "event_id": f"postfix:{host or ''}:{queued['qid']}",
-            "_join": f"{host or ''}:{queued['qid']}",
             "time": time,
             "host": host,
             "channel": "email",
@@ -125,6 +133,9 @@ def postfix_parser(clock: LocalClock) -> LineParser:
             "size_bytes": queued["size"],
             "sender": sender,
         }
+        if isinstance(who, dict):  # a kept-apart account's message: no recipients joined
+            fields["_join"] = f"{host or ''}:{queued['qid']}"
+        return with_account(who, fields)
 
     return parse
 

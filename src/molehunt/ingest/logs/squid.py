@@ -13,13 +13,13 @@ import pyarrow.compute as pc
 from molehunt.ingest import arrays
 from molehunt.ingest.csv_chunk import LINE_COLUMN
 from molehunt.ingest.logs.common import (
-    Event,
     Parsed,
     Reject,
-    Skip,
     account_user,
     decode_line,
     epoch_iso,
+    unnamed,
+    with_account,
 )
 from molehunt.ingest.logs.fast import (
     FastRows,
@@ -61,22 +61,23 @@ def parse_squid(raw: bytes) -> Parsed:
         )
     if not size.isdigit():
         return Reject(f"bytes '{size[:40]}' is not a whole number")
-    who: Event = {"user": None, "_ip": client, "_skip": _NO_USER}
+    who: Parsed = {"user": None, "_ip": client, "_skip": _NO_USER}
     if user != "-":
-        named = account_user(user)
-        if isinstance(named, Skip | Reject):
-            return named
-        who = named
-    return {
-        **who,
-        "time": time,
-        "host": client,
-        "channel": "http",
-        "action": "upload" if method.upper() in _UPLOAD_METHODS else "visit",
-        "object": url,
-        "size_bytes": size,
-        "content": code,
-    }
+        who = account_user(user)
+        if unnamed(who):
+            return who
+    return with_account(
+        who,
+        {
+            "time": time,
+            "host": client,
+            "channel": "http",
+            "action": "upload" if method.upper() in _UPLOAD_METHODS else "visit",
+            "object": url,
+            "size_bytes": size,
+            "content": code,
+        },
+    )
 
 
 # A clean line: exactly ten fields of printable ASCII separated by spaces, as Squid writes

@@ -28,12 +28,13 @@ from molehunt.ingest.arrays import FALSE, to_numpy
 from molehunt.ingest.csv_chunk import LINE_COLUMN
 from molehunt.ingest.logs.clock import LocalClock
 from molehunt.ingest.logs.common import (
-    Event,
     Parsed,
     Reject,
     Skip,
     account_user,
     decode_line,
+    unnamed,
+    with_account,
 )
 from molehunt.ingest.logs.fast import (
     FastRows,
@@ -137,24 +138,25 @@ class W3CParser:
                 f"unparsable date time '{get['date'][:20]} {get['time'][:20]}' "
                 "(expected YYYY-MM-DD HH:MM:SS)"
             )
-        who: Event = {"user": None, "_ip": get.get("c-ip"), "_skip": _NO_USER}
+        who: Parsed = {"user": None, "_ip": get.get("c-ip"), "_skip": _NO_USER}
         if get.get("cs-username"):
-            named = account_user(get["cs-username"])
-            if isinstance(named, Skip | Reject):
-                return named
-            who = named
+            who = account_user(get["cs-username"])
+            if unnamed(who):
+                return who
         upload = get.get("cs-method", "").upper() in _UPLOAD_METHODS
         size = get.get("cs-bytes" if upload else "sc-bytes", "")
-        return {
-            **who,
-            "time": time,
-            "host": get.get("c-ip"),
-            "channel": "http",
-            "action": "upload" if upload else "visit",
-            "object": _url(get),
-            "size_bytes": size if size.isdigit() else None,
-            "content": get.get("sc-status"),
-        }
+        return with_account(
+            who,
+            {
+                "time": time,
+                "host": get.get("c-ip"),
+                "channel": "http",
+                "action": "upload" if upload else "visit",
+                "object": _url(get),
+                "size_bytes": size if size.isdigit() else None,
+                "content": get.get("sc-status"),
+            },
+        )
 
 
 def w3c_parser(fields: tuple[str, ...], clock: LocalClock) -> W3CParser:

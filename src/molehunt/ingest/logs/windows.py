@@ -23,6 +23,8 @@ from molehunt.ingest.logs.common import (
     Reject,
     Skip,
     account_user,
+    unnamed,
+    with_account,
 )
 
 _LOGON = {4624: "logon", 4634: "logoff", 4647: "logoff", 4648: "logon"}
@@ -94,7 +96,8 @@ def map_record(event: dict[str, Any], record: object) -> Parsed:
         record: Its record number (EventRecordID or ordinal) for the event id.
 
     Returns:
-        An event; a `Skip` naming the channel and event id for what molehunt does not use;
+        An event; a `Skip` naming the channel and event id for what molehunt does not use
+        (a machine or service account's carries its whole event: `Skip.event`, kept apart);
         a `Reject` for a record without an event id or time.
     """
     system: dict[str, Any] = event.get("System") or {}
@@ -110,18 +113,25 @@ def map_record(event: dict[str, Any], record: object) -> Parsed:
     mapped = _map(event_id, sysmon, channel, event_data(event), security_sid)
     if mapped is None:
         return Skip(f"{where} event {event_id} not used")
-    if isinstance(mapped, Skip | Reject):
+    if isinstance(mapped, Reject) or (isinstance(mapped, Skip) and mapped.event is None):
         return Skip(f"{where} event {event_id}: {mapped.reason}")
+    fields = mapped.event if isinstance(mapped, Skip) else mapped
+    assert fields is not None  # kept apart: the account's skip carries its event
     time = record_time(system)
     if isinstance(time, Reject):
+        if isinstance(mapped, Skip):  # an account's record without a time: not kept
+            return Skip(f"{where} event {event_id}: {mapped.reason}")
         return time
     computer = text_of(system.get("Computer"))
-    return {
+    row = {
         "host": computer or None,
-        **mapped,
+        **fields,
         "event_id": f"{computer}:{channel}:{record}:{event_id}",
         "time": time,
     }
+    if isinstance(mapped, Skip):  # a machine or service account: skipped, kept apart
+        return Skip(f"{where} event {event_id}: {mapped.reason}", kind=mapped.kind, event=row)
+    return row
 
 
 def _get(data: dict[str, Any], name: str) -> str:
@@ -190,50 +200,55 @@ def _map(
         return None
     if event_id in _LOGON:
         who = _who(data, "Subject" if event_id == 4648 else "Target")
-        if not isinstance(who, dict):
+        if unnamed(who):
             return who
         detail = f"logon type {_get(data, 'LogonType')}" if _get(data, "LogonType") else None
         if event_id == 4648:
             target = f"{_get(data, 'TargetDomainName')}\\{_get(data, 'TargetUserName')}"
             detail = f"explicit credentials {target} to {_get(data, 'TargetServerName')}"
-        return {**who, "channel": "logon", "action": _LOGON[event_id], "object": detail}
+        return with_account(who, {"channel": "logon", "action": _LOGON[event_id], "object": detail})
     if event_id in _FILE:
         return _map_file(event_id, data)
     if event_id == 6416:
         return _map_device(data)
     if event_id == 4688:
         who = _who(data, "Subject")
-        if not isinstance(who, dict):
+        if unnamed(who):
             return who
-        return {
-            **who,
-            "channel": "process",
-            "action": "start",
-            "object": _get(data, "NewProcessName") or None,
-            "content": _get(data, "CommandLine") or None,
-        }
+        return with_account(
+            who,
+            {
+                "channel": "process",
+                "action": "start",
+                "object": _get(data, "NewProcessName") or None,
+                "content": _get(data, "CommandLine") or None,
+            },
+        )
     return None
 
 
 def _map_sysmon(event_id: int, data: dict[str, Any]) -> Parsed | None:
     if event_id == 1:
         who = account_user(_get(data, "User"))
-        if not isinstance(who, dict):
+        if unnamed(who):
             return who
-        return {
-            **who,
-            "channel": "process",
-            "action": "start",
-            "object": _get(data, "Image") or None,
-            "content": _get(data, "CommandLine") or None,
-        }
+        return with_account(
+            who,
+            {
+                "channel": "process",
+                "action": "start",
+                "object": _get(data, "Image") or None,
+                "content": _get(data, "CommandLine") or None,
+            },
+        )
     if event_id == 11:
         if not _get(data, "User"):
             return Skip("no User field (Sysmon schema before 4.x)")
         who = account_user(_get(data, "User"))
-        if not isinstance(who, dict):
+        if unnamed(who):
             return who
-        return {**who, "channel": "file", "action": "write", "object": _get(data, "TargetFilename")}
+        target = _get(data, "TargetFilename")
+        return with_account(who, {"channel": "file", "action": "write", "object": target})
     return None
 
 
@@ -241,19 +256,21 @@ def _map_file(event_id: int, data: dict[str, Any]) -> Parsed:
     if _get(data, "ObjectType") != "File":
         return Skip(f"object type {_get(data, 'ObjectType') or '(none)'}, not a file")
     who = _who(data, "Subject")
-    if not isinstance(who, dict):
+    if unnamed(who):
         return who
     path = _get(data, "ObjectName")
     if event_id == 5145:
         path = f"{_get(data, 'ShareName')}\\{_get(data, 'RelativeTargetName')}".rstrip("\\")
     mask = _get(data, "AccessMask")
-    return {
-        **who,
-        "channel": "file",
-        "action": _access_action(mask),
-        "object": path or None,
-        "content": f"access mask {mask}" if mask else None,
-    }
+    return with_account(
+        who,
+        {
+            "channel": "file",
+            "action": _access_action(mask),
+            "object": path or None,
+            "content": f"access mask {mask}" if mask else None,
+        },
+    )
 
 
 def is_removable_storage(data: dict[str, Any]) -> bool:
@@ -266,59 +283,69 @@ def is_removable_storage(data: dict[str, Any]) -> bool:
 
 def _map_device(data: dict[str, Any]) -> Parsed:
     who = _who(data, "Subject")
-    if not isinstance(who, dict):
+    removable = is_removable_storage(data)
+    if isinstance(who, Skip) and (unnamed(who) or not removable):
+        # An account's other devices are skipped for its account (as ever), and not kept:
+        # a person's would not be stored either.
+        return Skip(who.reason)
+    if isinstance(who, Reject):
         return who
     kind = _get(data, "ClassName")
-    if not is_removable_storage(data):
+    if not removable:
         return Skip(f"device class {kind or '(none)'} is not removable storage")
     name = _get(data, "DeviceDescription") or _get(data, "DeviceId")
-    return {
-        **who,
-        "channel": "device",
-        "action": "connect",
-        "object": f"{kind}: {name}" if kind else name or None,
-        "content": _get(data, "DeviceId") or None,
-    }
+    return with_account(
+        who,
+        {
+            "channel": "device",
+            "action": "connect",
+            "object": f"{kind}: {name}" if kind else name or None,
+            "content": _get(data, "DeviceId") or None,
+        },
+    )
 
 
 def _map_service(data: dict[str, Any], security_sid: str) -> Parsed:
     # 7045 names no account of the installer, only its SID in System/Security/@UserID.
     sid = security_sid.upper()
-    if sid in _SERVICE_SIDS:
-        return Skip(f"installed by service account '{_SERVICE_SIDS[sid]}'")
     if not sid:
         return Skip("no installing account (System/Security has no UserID)")
-    return {
-        "user": sid.lower(),
-        "_sid": sid,
+    fields: dict[str, str | None] = {
         "channel": "process",
         "action": "install",
         "object": _get(data, "ImagePath") or None,
         "content": f"service {_get(data, 'ServiceName')}; start {_get(data, 'StartType')}; "
         f"account {_get(data, 'AccountName') or '-'}",
     }
+    if sid in _SERVICE_SIDS:
+        name = _SERVICE_SIDS[sid]
+        who = {"user": name.lower(), "_account": name, **fields}
+        return Skip(f"installed by service account '{name}'", kind="service", event=who)
+    return {"user": sid.lower(), "_sid": sid, **fields}
 
 
 def _map_print(event_id: int, data: dict[str, Any], security_sid: str) -> Parsed:
     # 307: "Document %1, %2 owned by %3 on %4 was printed on %5 through port %6.
     # Size in bytes: %7. Pages printed: %8." (Param1 .. Param8 of UserData/DocumentPrinted).
     who = account_user(_get(data, "Param3"))
-    if not isinstance(who, dict):
+    if unnamed(who):
         return who
-    if security_sid and security_sid.upper() not in _SERVICE_SIDS:
+    if isinstance(who, dict) and security_sid and security_sid.upper() not in _SERVICE_SIDS:
         who["_sid"] = security_sid
     size, pages = _get(data, "Param7"), _get(data, "Param8")
     client = _get(data, "Param4").lstrip("\\")
     # The print channel's columns (docs/events.md): host = printer, object = document,
     # attachment_count = pages, content = the client machine.
-    return {
-        **who,
-        "host": _get(data, "Param5") or None,
-        "channel": "print",
-        "action": "print",
-        "object": _get(data, "Param2") or None,
-        "size_bytes": size if size.isdigit() else None,
-        "attachment_count": pages if pages.isdigit() else None,
-        "content": client or None,
-        "_host": client or None,
-    }
+    return with_account(
+        who,
+        {
+            "host": _get(data, "Param5") or None,
+            "channel": "print",
+            "action": "print",
+            "object": _get(data, "Param2") or None,
+            "size_bytes": size if size.isdigit() else None,
+            "attachment_count": pages if pages.isdigit() else None,
+            "content": client or None,
+            "_host": client or None,
+        },
+    )

@@ -12,7 +12,6 @@ from molehunt.ingest import arrays
 from molehunt.ingest.arrays import to_numpy
 from molehunt.ingest.csv_chunk import LINE_COLUMN
 from molehunt.ingest.logs.common import (
-    Event,
     LineParser,
     Parsed,
     Reject,
@@ -20,6 +19,8 @@ from molehunt.ingest.logs.common import (
     account_user,
     decode_line,
     epoch_iso,
+    unnamed,
+    with_account,
 )
 from molehunt.ingest.logs.fast import (
     FastRows,
@@ -155,22 +156,24 @@ def zeek_smtp_parser(fields: tuple[str, ...] = DEFAULT_SMTP_FIELDS) -> LineParse
         if not senders:
             return Skip("SMTP session without a message (no MAIL FROM)")
         who = account_user(senders[0])
-        if isinstance(who, Skip | Reject):
+        if unnamed(who):
             return who
         recipients = _addresses(get("rcptto")) or _addresses(get("to"))
-        return {
-            **who,
-            "event_id": f"zeek:{get('uid')}:{get('trans_depth')}",
-            "time": time,
-            "host": get("id.orig_h") or None,
-            "channel": "email",
-            "action": "send",
-            "object": ";".join(recipients) or None,
-            "sender": senders[0],
-            "recipients_to": ";".join(_addresses(get("to"))) or None,
-            "recipients_cc": ";".join(_addresses(get("cc"))) or None,
-            "content": get("subject") or None,
-        }
+        return with_account(
+            who,
+            {
+                "event_id": f"zeek:{get('uid')}:{get('trans_depth')}",
+                "time": time,
+                "host": get("id.orig_h") or None,
+                "channel": "email",
+                "action": "send",
+                "object": ";".join(recipients) or None,
+                "sender": senders[0],
+                "recipients_to": ";".join(_addresses(get("to"))) or None,
+                "recipients_cc": ";".join(_addresses(get("cc"))) or None,
+                "content": get("subject") or None,
+            },
+        )
 
     return parse
 
@@ -194,26 +197,27 @@ def zeek_http_parser(fields: tuple[str, ...] = DEFAULT_HTTP_FIELDS) -> LineParse
             return record
         get, time = record
         client = get("id.orig_h")
-        who: Event = {"user": None, "_ip": client or None, "_skip": _NO_HTTP_USER}
+        who: Parsed = {"user": None, "_ip": client or None, "_skip": _NO_HTTP_USER}
         if get("username"):
-            named = account_user(get("username"))
-            if isinstance(named, Skip | Reject):
-                return named
-            who = named
+            who = account_user(get("username"))
+            if unnamed(who):
+                return who
         upload = get("method").upper() in _UPLOAD_METHODS
         size = get("request_body_len") if upload else get("response_body_len")
         server = get("host") or get("id.resp_h")
-        return {
-            **who,
-            "event_id": f"zeek:{get('uid')}:{get('trans_depth')}",
-            "time": time,
-            "host": client or None,
-            "channel": "http",
-            "action": "upload" if upload else "visit",
-            "object": f"http://{server}{get('uri')}" if server else get("uri") or None,
-            "size_bytes": size if size.isdigit() else None,
-            "content": get("status_code") or None,
-        }
+        return with_account(
+            who,
+            {
+                "event_id": f"zeek:{get('uid')}:{get('trans_depth')}",
+                "time": time,
+                "host": client or None,
+                "channel": "http",
+                "action": "upload" if upload else "visit",
+                "object": f"http://{server}{get('uri')}" if server else get("uri") or None,
+                "size_bytes": size if size.isdigit() else None,
+                "content": get("status_code") or None,
+            },
+        )
 
     return parse
 
