@@ -72,6 +72,7 @@ def _print_ingest(obj: Context, report: IngestReport, as_json: bool) -> None:
             **(
                 {
                     "skipped": f.skipped,
+                    "kept_apart": f.kept_apart,
                     "skip_reasons": dict(f.skip_reasons),
                     **({"notes": list(f.notes)} if f.notes else {}),
                 }
@@ -109,7 +110,7 @@ def _print_ingest(obj: Context, report: IngestReport, as_json: bool) -> None:
         ("read", "right"),
         ("stored", "right"),
         ("rejected", "right"),
-        *((("skipped", "right"),) if with_skips else ()),
+        *((("skipped", "right"), ("kept apart", "right")) if with_skips else ()),
     ):
         table.add_column(name, justify=justify)
     for row in rows:
@@ -121,7 +122,11 @@ def _print_ingest(obj: Context, report: IngestReport, as_json: bool) -> None:
             f"{row['read']:,}",
             f"{row['stored']:,}",
             f"{row['rejected']:,}",
-            *((f"{row.get('skipped', 0):,}",) if with_skips else ()),
+            *(
+                (f"{row.get('skipped', 0):,}", f"{row.get('kept_apart', 0):,}")
+                if with_skips
+                else ()
+            ),
         )
     table.add_row(
         "total",
@@ -131,7 +136,14 @@ def _print_ingest(obj: Context, report: IngestReport, as_json: bool) -> None:
         f"{report.read:,}",
         f"{report.stored:,}",
         f"{report.rejected:,}",
-        *((f"{sum(f.skipped for f in report.files):,}",) if with_skips else ()),
+        *(
+            (
+                f"{sum(f.skipped for f in report.files):,}",
+                f"{sum(f.kept_apart for f in report.files):,}",
+            )
+            if with_skips
+            else ()
+        ),
         style="bold",
     )
     obj.console.print(table)
@@ -152,6 +164,11 @@ def _print_ingest(obj: Context, report: IngestReport, as_json: bool) -> None:
         obj.console.print(
             "rejected rows are in the workspace's rejects table "
             "(`molehunt status` groups them by reason)"
+        )
+    if any(row.get("kept_apart") for row in rows):
+        obj.console.print(
+            "kept apart: skipped records of machine and service accounts, stored in the "
+            "account_events table, never scored (`molehunt status` counts them per account)"
         )
 
 

@@ -59,6 +59,16 @@ def status(obj: Context, as_json: bool) -> None:
             console.print(f"  {row['events']:>10,}  {row['identity']}")
         if len(unmapped) > _SHOWN_UNMAPPED:
             console.print(f"  ... {len(unmapped) - _SHOWN_UNMAPPED:,} more (--json lists all)")
+    accounts = summary["accounts"]
+    if accounts:
+        console.print(
+            f"machine and service accounts (kept apart, not scored): {len(accounts):,} "
+            f"({sum(row['events'] for row in accounts):,} events)"
+        )
+        for row in accounts[:_SHOWN_UNMAPPED]:
+            console.print(f"  {row['events']:>10,}  {row['user']} ({row['kind']})")
+        if len(accounts) > _SHOWN_UNMAPPED:
+            console.print(f"  ... {len(accounts) - _SHOWN_UNMAPPED:,} more (--json lists all)")
     console.print(f"sources: {len(summary['sources'])}; rejects: {summary['rejects']['total']:,}")
     for row in summary["rejects"]["by_reason"]:
         console.print(f"  {row['rows']:>10,}  {row['reason']}")

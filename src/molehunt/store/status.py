@@ -12,6 +12,9 @@ def workspace_status(store: Store) -> dict[str, Any]:
 
     `identities.unmapped` lists the users of native-log events that are no person of the
     identity map or of an LDAP snapshot, with their event counts (most events first).
+    `accounts` lists the machine and service accounts whose records native-log ingest kept
+    apart (`account_events`, never scored): user, kind and events, most events first; each
+    source says how many of its skipped records were kept apart (`kept_apart`).
 
     Args:
         store: The workspace.
@@ -22,8 +25,10 @@ def workspace_status(store: Store) -> dict[str, Any]:
     sources = store.query_dicts(
         "SELECT source_id, path, kind, channel, part, layout, rows_read, rows_stored, "
         "rows_rejected, rows_read - rows_stored - rows_rejected AS rows_skipped, "
+        "coalesce(a.kept, 0) AS kept_apart, "
         "strftime(last_ingested, '%Y-%m-%dT%H:%M:%SZ') AS last_ingested "
-        "FROM sources ORDER BY source_id"
+        "FROM sources LEFT JOIN (SELECT source_id, count(*) AS kept FROM account_events "
+        "GROUP BY source_id) a USING (source_id) ORDER BY source_id"
     )
     channels = store.query_dicts(
         "SELECT channel, count(*) AS events, strftime(min(time), '%Y-%m-%dT%H:%M:%S') AS first, "
@@ -52,6 +57,13 @@ def workspace_status(store: Store) -> dict[str, Any]:
         'AND lower(e."user") NOT IN (SELECT lower(user_id) FROM people) '
         "GROUP BY 1 ORDER BY 2 DESC, 1"
     )
+    # Machine and service accounts: kept apart from people (`account_events`), never scored.
+    accounts = store.query_dicts(
+        'SELECT "user", kind, count(*) AS events, '
+        "strftime(min(time), '%Y-%m-%dT%H:%M:%S') AS first, "
+        "strftime(max(time), '%Y-%m-%dT%H:%M:%S') AS last "
+        'FROM account_events GROUP BY "user", kind ORDER BY events DESC, "user", kind'
+    )
     return {
         "workspace": str(store.root),
         "events": totals[0],
@@ -76,5 +88,6 @@ def workspace_status(store: Store) -> dict[str, Any]:
             "mapped": store.query("SELECT count(*) FROM identities")[0][0],
             "unmapped": unmapped,
         },
+        "accounts": accounts,
         "sources": sources,
     }
