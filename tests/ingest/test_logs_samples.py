@@ -1,8 +1,9 @@
 """Every real log sample in ../shared/data/logs ingests with exact per-file counts.
 
 The counts are what a user reads in `molehunt ingest logs`: read = stored + rejected +
-skipped for every file, skipped records named with their reason (for EVTX, the event id), and
-the stored events per Windows event id.
+skipped for every file, skipped records named with their reason (for EVTX, the event id), the
+stored events per Windows event id, and the skipped records of machine and service accounts
+kept apart (`account_events`) per reason.
 """
 
 from __future__ import annotations
@@ -236,6 +237,35 @@ EXPECTED: dict[str, tuple[tuple[int, int, int, int], dict[str, int]]] = {
         },
     ),
 }
+# Skipped records kept apart in account_events, per skip reason (every other file: none). The
+# 6416 records of machine accounts are not kept: their devices are not removable storage, which
+# is skipped for a person too.
+KEPT_APART: dict[str, dict[str, int]] = {
+    "windows-evtx/security_4656-4663-4658-object-access_mdecrevoisier.evtx": {
+        "Security event 4688: machine account": 1,
+    },
+    "windows-evtx/security_6416-4656-4688-4648_systemnightmare_mdecrevoisier.evtx": {
+        "Security event 4688: machine account": 5,
+        "Security event 4656: machine account": 2,
+    },
+    "windows-evtx/security_6416-new-external-device_4674_mdecrevoisier.evtx": {
+        "Security event 4688: machine account": 3,
+    },
+    "windows-evtx/security_logon-logoff_2016-2017_omerbenamram-evtx.evtx": {
+        "Security event 4624: service account 'SYSTEM'": 377,
+        "Security event 4648: machine account": 45,
+        "Security event 4624: service account 'NETWORK SERVICE'": 40,
+        "Security event 4624: service account 'LOCAL SERVICE'": 39,
+        "Security event 4624: service account 'ANONYMOUS LOGON'": 39,
+    },
+    "windows-evtx/sysmon_2017-2018_trailing-bad-chunk_omerbenamram-evtx.evtx": {
+        "Sysmon event 1: service account 'SYSTEM'": 206,
+        "Sysmon event 1: service account 'NETWORK SERVICE'": 3,
+    },
+    "windows-evtx/system_2017-2018_omerbenamram-evtx.evtx": {
+        "System event 7045: installed by service account 'SYSTEM'": 50,
+    },
+}
 STORED_BY_EVENT_ID: dict[str, dict[int, int]] = {
     "windows-evtx/security_4663-file-access-browser-creds_sbousseaden_GPL3.evtx": {4663: 4},
     "windows-evtx/security_5145-share-file-access_mdecrevoisier.evtx": {5145: 349},
@@ -276,6 +306,7 @@ class Ingested:
     by_id: dict[str, dict[int, int]]
     rejects: list[tuple[Any, ...]]
     events: int
+    apart: dict[str, dict[str, int]]
 
 
 @pytest.fixture(scope="module")
@@ -293,7 +324,13 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> Ingested:
             by_id.setdefault(str(Path(path).relative_to(LOGS)), {})[int(event_id)] = count
         rejects = store.query("SELECT path, line, reason FROM rejects ORDER BY path, line")
         events = store.query("SELECT count(*) FROM events")[0][0]
-    return Ingested(report, again, by_id, rejects, int(events))
+        apart: dict[str, dict[str, int]] = {}
+        for path, reason, count in store.query(
+            "SELECT s.path, a.reason, count(*) FROM account_events a "
+            "JOIN sources s USING (source_id) GROUP BY ALL"
+        ):
+            apart.setdefault(str(Path(path).relative_to(LOGS)), {})[reason] = count
+    return Ingested(report, again, by_id, rejects, int(events), apart)
 
 
 def test_every_sample_file_is_covered() -> None:
@@ -311,6 +348,16 @@ def test_sample_counts_reconcile(ingested: Ingested, name: str) -> None:
     assert dict(got.skip_reasons) == skips, f"{name}: skipped records by reason"
 
 
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_sample_accounts_kept_apart(ingested: Ingested, name: str) -> None:
+    [got] = [f for f in ingested.report.files if f.path.relative_to(LOGS) == Path(name)]
+    kept = KEPT_APART.get(name, {})
+    assert ingested.apart.get(name, {}) == kept, f"{name}: account_events rows by reason"
+    assert got.kept_apart == sum(kept.values()), f"{name}: the report's kept_apart"
+    skips = dict(got.skip_reasons)
+    assert all(count <= skips[reason] for reason, count in kept.items()), "kept ones are skipped"
+
+
 @pytest.mark.parametrize("name", sorted(STORED_BY_EVENT_ID))
 def test_evtx_stored_per_event_id(ingested: Ingested, name: str) -> None:
     assert ingested.by_id.get(name, {}) == STORED_BY_EVENT_ID[name]
@@ -322,6 +369,8 @@ def test_reingest_adds_nothing(ingested: Ingested) -> None:
     assert (again.read, again.stored, again.rejected) == (0, 0, 0)
     total = sum(counts[1] for counts, _ in EXPECTED.values())
     assert ingested.events == total, "the second ingest stored events again"
+    assert sum(f.kept_apart for f in again.files) == 0
+    assert ingested.apart == KEPT_APART, "the second ingest kept accounts apart again"
 
 
 def test_corrupt_evtx_chunk_keeps_good_records_and_names_chunk_and_offset(
