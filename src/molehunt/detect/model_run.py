@@ -12,7 +12,6 @@ from __future__ import annotations
 import pickle
 from datetime import date, timedelta
 from importlib import metadata
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -32,6 +31,10 @@ KEPT_MODELS = 2
 MODEL_CACHE_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS model_cache (start DATE, detector VARCHAR, seed BIGINT, "
     "libraries VARCHAR, model BLOB)"
+)
+# What `score_days` returns.
+_SCORES_SCHEMA = pa.schema(
+    [("user", pa.string()), ("day", pa.date32()), ("model_score", pa.float64())]
 )
 
 
@@ -155,21 +158,39 @@ def period_start(day: date, origin: date) -> date:
     return origin + timedelta(days=PERIOD_DAYS * ((day - origin).days // PERIOD_DAYS))
 
 
-def _matrix(store: Store, where: str) -> tuple[list[Any], list[Any], Matrix]:
+def _matrix(store: Store, where: str) -> tuple[pa.Table, Matrix]:
+    """((user, day) of each row, the model columns as a matrix), ordered by day and user."""
     columns = ", ".join(model_columns())
     sql = f"SELECT user, day, {columns} FROM features WHERE {where} ORDER BY day, user"
     table = store.cursor().sql(sql).to_arrow_table()
-    users = table.column(0).to_pylist()
-    days = table.column(1).to_pylist()
+    keys = table.select([0, 1])
     if table.num_rows == 0:
-        return users, days, np.zeros((0, table.num_columns - 2))
+        return keys, np.zeros((0, table.num_columns - 2))
     # Column by column into a column-major matrix (each column one contiguous write), then
     # NULL / NaN -> 0 in place: the same values as stacking converted columns, at a third of
     # the cost.
     values = np.empty((table.num_rows, table.num_columns - 2), dtype=np.float64, order="F")
     for i in range(2, table.num_columns):
-        values[:, i - 2] = table.column(i).to_numpy(zero_copy_only=False)
-    return users, days, np.nan_to_num(values, copy=False)
+        values[:, i - 2] = _float_values(table.column(i))
+    return keys, np.nan_to_num(values, copy=False)
+
+
+def _float_values(column: pa.ChunkedArray) -> Matrix:
+    """A numeric column as float64 values, NULL as 0 (as NaN becomes in `_matrix`).
+
+    Straight from the Arrow buffers: pyarrow's `to_numpy(zero_copy_only=False)` of a column
+    with NULLs, like `pa.scalar`, imports pandas, and that import was 0.4-0.7 s of every
+    `molehunt detect` process.
+    """
+    array = column.combine_chunks()
+    if array.type != pa.float64():
+        array = array.cast(pa.float64())
+    validity, data = array.buffers()
+    values = np.frombuffer(data, np.float64, len(array), array.offset * 8)
+    if not array.null_count:
+        return values
+    bits = np.unpackbits(np.frombuffer(validity, np.uint8), bitorder="little")
+    return np.where(bits[array.offset : array.offset + len(array)], values, 0.0)
 
 
 def score_days(
@@ -200,8 +221,7 @@ def score_days(
     """
     low = "DATE '1900-01-01'" if since is None else f"DATE '{since.isoformat()}'"
     origin_row = store.query("SELECT min(day) FROM features")
-    users_out: list[Any] = []
-    days_out: list[Any] = []
+    keys_out: list[pa.Table] = []
     scores_out: list[Matrix] = []
     if origin_row and origin_row[0][0] is not None:
         origin: date = origin_row[0][0]
@@ -213,24 +233,22 @@ def score_days(
         # days held all of them, about 0.5 GB at 1,000 people, beside DuckDB's buffers).
         while start <= until:
             end = min(until, start + timedelta(days=PERIOD_DAYS - 1))
-            users, days, matrix = _matrix(
+            keys, matrix = _matrix(
                 store,
                 f"day > {low} AND day >= DATE '{start.isoformat()}' "
                 f"AND day <= DATE '{end.isoformat()}'",
             )
-            if users:
-                users_out += users
-                days_out += days
+            if keys.num_rows:
+                keys_out.append(keys)
                 scores_out.append(_score_period(store, start, matrix, models))
             start += timedelta(days=PERIOD_DAYS)
-    scores = np.concatenate(scores_out) if scores_out else np.zeros(0)
-    return pa.table(
-        {
-            "user": pa.array(users_out, pa.string()),
-            "day": pa.array(days_out, pa.date32()),
-            "model_score": pa.array(scores, pa.float64()),
-        }
-    )
+    if not keys_out:
+        return _SCORES_SCHEMA.empty_table()
+    scores = np.ascontiguousarray(np.concatenate(scores_out), dtype=np.float64)
+    # From the buffer, not pa.array: pyarrow's pa.array imports pandas (0.2-0.4 s).
+    column = pa.Array.from_buffers(pa.float64(), len(scores), [None, pa.py_buffer(scores)])
+    keys = pa.concat_tables(keys_out).cast(_SCORES_SCHEMA.remove(2))
+    return keys.append_column("model_score", column)
 
 
 def _score_period(store: Store, start: date, rows: Matrix, models: FittedModels) -> Matrix:
@@ -244,7 +262,7 @@ def _score_period(store: Store, start: date, rows: Matrix, models: FittedModels)
 def _fit_period(store: Store, start: date, detector: str, seed: int) -> BaseDetector | None:
     """The detector of the period starting `start` (None: too little history to fit one)."""
     first = start - timedelta(days=TRAINING_DAYS)
-    _, _, training = _matrix(
+    _, training = _matrix(
         store, f"day >= DATE '{first.isoformat()}' AND day < DATE '{start.isoformat()}'"
     )
     if training.shape[0] < MIN_TRAINING_ROWS:
