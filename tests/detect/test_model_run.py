@@ -43,6 +43,7 @@ def test_a_nightly_detect_with_a_kept_model_does_not_import_pandas(tmp_path: Pat
         first = store.query("SELECT min(time)::DATE FROM events")[0][0]
         # Into the second model period, whose forest is then kept for the next day.
         run_detection(store, until=first + timedelta(days=PERIOD_DAYS + 5))
+    next_day = (first + timedelta(days=PERIOD_DAYS + 6)).isoformat()
     script = textwrap.dedent(
         f"""
         import sys
@@ -51,9 +52,7 @@ def test_a_nightly_detect_with_a_kept_model_does_not_import_pandas(tmp_path: Pat
         from molehunt.score import run_detection
         from molehunt.store import Store
         with Store.open(Path({str(workspace)!r})) as store:
-            summary = run_detection(store, until=date.fromisoformat({
-            (first + timedelta(days=PERIOD_DAYS + 6)).isoformat()!r
-        }))
+            summary = run_detection(store, until=date.fromisoformat({next_day!r}))
         assert summary.user_days > 0, summary
         print("pandas" in sys.modules, "sklearn" in sys.modules)
         """
