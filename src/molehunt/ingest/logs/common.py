@@ -410,11 +410,19 @@ class LogPlan:
         """Kept-apart records as the event string columns plus `_line`, `_kind`, `_reason`."""
         if not apart:
             return None
-        table = self.event_table([(number, event) for number, event, _, _ in apart])
-        kinds = strings([kind for _, _, kind, _ in apart])
-        reasons = strings([reason for _, _, _, reason in apart])
-        table = table.select([*INPUT_FIELDS, LINE_COLUMN])
-        return table.append_column(APART_COLUMNS[0], kinds).append_column(APART_COLUMNS[1], reasons)
+        count = len(apart)
+        present = {name for _, event, _, _ in apart for name in event}
+        # A record names a few of the fields: the others are NULL columns, not lists of None.
+        arrays = {
+            name: strings([event.get(name) for _, event, _, _ in apart])
+            if name in present
+            else pa.nulls(count, pa.string())
+            for name in INPUT_FIELDS
+        }
+        arrays[LINE_COLUMN] = numbers([number for number, _, _, _ in apart])
+        arrays[APART_COLUMNS[0]] = strings([kind for _, _, kind, _ in apart])
+        arrays[APART_COLUMNS[1]] = strings([reason for _, _, _, reason in apart])
+        return pa.table(arrays)
 
     def with_identities(self, identities: IdentityDirectory | None) -> LogPlan:
         """The same plan, resolving identities through `identities`."""
