@@ -173,17 +173,18 @@ def with_account(who: Parsed, fields: Event) -> Parsed:
 
     Args:
         who: A person's event fragment, or a machine or service account's `Skip` (its
-            fragment in `event`).
-        fields: The rest of the event.
+            fragment in `event`): the record's own, completed in place (no copies on the
+            path every record takes).
+        fields: The rest of the event (overrides the fragment's fields of the same name).
 
     Returns:
         The event; for a machine or service account, its `Skip` carrying the whole event
         (counted as skipped, stored apart). A reject or plain skip comes back as it is.
     """
     if isinstance(who, dict):
-        return {**who, **fields}
-    if isinstance(who, Skip) and who.event is not None:
-        return Skip(who.reason, who.join, who.kind, {**who.event, **fields})
+        who.update(fields)
+    elif isinstance(who, Skip) and who.event is not None:
+        who.event.update(fields)
     return who
 
 
