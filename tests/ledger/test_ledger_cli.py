@@ -151,6 +151,7 @@ def test_record_adds_nothing_twice_and_log_lists_entries(workspace: Path) -> Non
         "score_days": 0,
         "marked_copies": 0,
         "analyst_actions": 0,
+        "account_rows": 0,
     }
     code, out, _ = run(workspace, "ledger", "log", "--kind", "batch", "--json")
     assert code == 0 and all(e["kind"] == "batch" for e in json.loads(out))

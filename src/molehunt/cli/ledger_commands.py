@@ -64,8 +64,8 @@ def ledger_verify(obj: Context, against: Path | None, as_json: bool) -> None:
         obj.console.print(
             f"ledger verified: {report.entries:,} entries, {report.checkpoints:,} checkpoints; "
             f"{report.batches:,} batches, {report.score_days:,} score days, "
-            f"{report.marked_copies:,} marked copies and {report.analyst_actions:,} analyst "
-            "actions unchanged"
+            f"{report.marked_copies:,} marked copies, {report.account_rows:,} ranges of machine "
+            f"and service accounts' rows and {report.analyst_actions:,} analyst actions unchanged"
         )
     if not report.is_valid:
         problem = report.problems[0]
@@ -149,8 +149,10 @@ def ledger_export(obj: Context, out: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @pass_context
 def ledger_record(obj: Context, as_json: bool) -> None:
-    """Record batches, score days, marked copies and analyst actions not yet in the ledger."""
+    """Record batches, score days, marked copies, analyst actions and the rows of machine and
+    service accounts not yet in the ledger."""
     from molehunt.ledger import (
+        record_account_rows,
         record_analyst_actions,
         record_batches,
         record_marked_copies,
@@ -163,6 +165,7 @@ def ledger_record(obj: Context, as_json: bool) -> None:
             "score_days": record_score_days(store, None, None, only_new=True),
             "marked_copies": record_marked_copies(store),
             "analyst_actions": record_analyst_actions(store),
+            "account_rows": record_account_rows(store),
         }
     if as_json:
         click.echo(json.dumps(counts, indent=2))
@@ -175,7 +178,9 @@ def ledger_record(obj: Context, as_json: bool) -> None:
 
 @ledger.command("log")
 @click.option(
-    "--kind", default=None, help="Only entries of this kind (batch, score_day, marked_copy)."
+    "--kind",
+    default=None,
+    help="Only entries of this kind (batch, score_day, marked_copy, analyst_action, account_rows).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @pass_context

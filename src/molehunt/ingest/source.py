@@ -34,7 +34,7 @@ from molehunt.ingest.reader import (
     read_chunks,
     read_prefix,
 )
-from molehunt.ledger import record_batches
+from molehunt.ledger import record_account_rows, record_batches
 from molehunt.store import Store
 from molehunt.store.database import Transaction
 
@@ -256,6 +256,8 @@ def ingest_file(
             store.refresh_events()
         if record:
             record_batches(store)  # evidence ledger: the new batches' file hashes and row counts
+    if record and report.kept_apart:
+        record_account_rows(store)  # evidence ledger: the machine and service accounts' rows
     return report
 
 
@@ -508,6 +510,8 @@ def ingest_files(
     commit_group()
     if any(report.stored for report in reports):
         record_batches(store)  # evidence ledger: every new batch, before the command returns
+    if any(report.kept_apart for report in reports):
+        record_account_rows(store)  # ... and the machine and service accounts' rows
     return reports
 
 

@@ -7,6 +7,7 @@ and trace record into it, and `molehunt ledger` verifies and proves.
 from __future__ import annotations
 
 from molehunt.ledger.evidence import (
+    record_account_rows,
     record_analyst_actions,
     record_batches,
     record_marked_copies,
@@ -27,6 +28,7 @@ __all__ = [
     "prove_consistency",
     "prove_inclusion",
     "read_entries",
+    "record_account_rows",
     "record_analyst_actions",
     "record_batches",
     "record_marked_copies",

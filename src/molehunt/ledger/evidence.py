@@ -7,11 +7,20 @@
                   "sha256": <of the day's canonical score rows>}
     marked_copy  {"kind": "marked_copy", "subject": "<mark id>", "doc_id": ..., "recipient": ...,
                   "issued": ..., "file_name": ..., "sha256": <of the copy's bytes>}
+    account_rows {"kind": "account_rows", "subject": "<source id>:<first line>-<last line>",
+                  "source_id": ..., "first_line": ..., "last_line": ..., "rows": ...,
+                  "columns": [...], "sha256": <of those canonical `account_events` rows>}
 
 A day's canonical score rows are its rows of `scores`, each rendered as the recorded columns
 cast to text (NULL as `\\N`) joined by tabs, sorted, joined by newlines. A later entry for the
 same day (a detection run that recomputed it) supersedes an earlier one; the history stays in
 the log. Batches are immutable and recorded once.
+
+Records of machine and service accounts (`account_events`, kept apart from people's events)
+are rows of the database, not files: each ingest records the rows it added, per source, as
+the range of source lines they came from, hashed like score rows (sorted canonical rows).
+A source's lines only grow (a resumed or followed file goes on after its last commit), so
+each entry covers lines after the source's previous one.
 """
 
 from __future__ import annotations
@@ -208,6 +217,93 @@ def record_score_days(
         for day, previous in sorted(known.items()):
             if day not in digests and previous.get("rows") != 0:
                 items.append(_score_day(day, columns, 0, EMPTY_SHA256))
+    return len(append_entries(store, items))
+
+
+def account_columns(store: Store) -> list[str]:
+    """The columns of `account_events` (hashed by `account_rows` entries)."""
+    return [str(row[0]) for row in store.query("DESCRIBE account_events")]
+
+
+def account_digests(
+    store: Store, columns: list[str], ranges: list[tuple[int, int, int]]
+) -> list[tuple[int, str]]:
+    """(rows, sha256) of the canonical `account_events` rows of each (source, first line,
+    last line) range, in the order given (a range without rows: 0 and the empty hash)."""
+    if not ranges:
+        return []
+    cells = ", ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '\\N')" for c in columns)
+    values = ", ".join(f"({i}, {int(s)}, {int(a)}, {int(b)})" for i, (s, a, b) in enumerate(ranges))
+    rows = store.query(
+        f"WITH ranges(i, source_id, first_line, last_line) AS (VALUES {values}) "
+        "SELECT r.i, count(a.line), sha256(coalesce(string_agg(a.line, chr(10) ORDER BY a.line), "
+        f"'')) FROM ranges r LEFT JOIN (SELECT source_id, source_line, concat_ws(chr(9), {cells}) "
+        "AS line FROM account_events) a ON a.source_id = r.source_id "
+        "AND a.source_line BETWEEN r.first_line AND r.last_line GROUP BY r.i ORDER BY r.i"
+    )
+    return [(int(count), str(digest)) for _, count, digest in rows]
+
+
+# The (source, first line, last line) ranges the `account_rows` entries cover, from subjects.
+ACCOUNT_RANGES_SQL = (
+    "SELECT CAST(split_part(subject, ':', 1) AS INTEGER) AS source_id, "
+    "CAST(split_part(split_part(subject, ':', 2), '-', 1) AS BIGINT) AS first_line, "
+    "CAST(split_part(split_part(subject, ':', 2), '-', 2) AS BIGINT) AS last_line "
+    "FROM ledger_entries WHERE kind = 'account_rows'"
+)
+
+
+def unrecorded_account_rows(store: Store) -> list[tuple[int, int, int, int]]:
+    """(source, rows, first line, last line) of the `account_events` rows outside every
+    recorded range, per source."""
+    rows = store.query(
+        f"WITH ranges AS ({ACCOUNT_RANGES_SQL}) "
+        "SELECT source_id, count(*), min(source_line), max(source_line) FROM account_events a "
+        "WHERE NOT EXISTS (SELECT 1 FROM ranges r WHERE r.source_id = a.source_id "
+        "AND a.source_line BETWEEN r.first_line AND r.last_line) GROUP BY ALL ORDER BY 1"
+    )
+    return [(int(s), int(n), int(a), int(b)) for s, n, a, b in rows]
+
+
+def record_account_rows(store: Store) -> int:
+    """Record the machine and service accounts' rows (`account_events`) not in the ledger yet.
+
+    One entry per source with new rows: the range of source lines after its last recorded
+    one (a source's lines only grow), with the rows' count and hash.
+
+    Args:
+        store: The workspace.
+
+    Returns:
+        The number of entries added.
+    """
+    require_ledger(store)
+    new = store.query(
+        f"WITH covered AS (SELECT source_id, max(last_line) AS last_line "
+        f"FROM ({ACCOUNT_RANGES_SQL}) GROUP BY 1) "
+        "SELECT a.source_id, min(a.source_line), max(a.source_line) FROM account_events a "
+        "LEFT JOIN covered c USING (source_id) "
+        "WHERE c.last_line IS NULL OR a.source_line > c.last_line GROUP BY 1 ORDER BY 1"
+    )
+    if not new:
+        return 0
+    ranges = [(int(s), int(a), int(b)) for s, a, b in new]
+    columns = account_columns(store)
+    items = [
+        {
+            "kind": "account_rows",
+            "subject": f"{source_id}:{first}-{last}",
+            "source_id": source_id,
+            "first_line": first,
+            "last_line": last,
+            "rows": rows,
+            "columns": columns,
+            "sha256": digest,
+        }
+        for (source_id, first, last), (rows, digest) in zip(
+            ranges, account_digests(store, columns, ranges), strict=True
+        )
+    ]
     return len(append_entries(store, items))
 
 

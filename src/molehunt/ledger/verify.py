@@ -12,7 +12,9 @@ Checks, in this order, and reports every problem sorted by the entry it concerns
    holding the workspace's own key);
 4. the evidence: every batch's Parquet file still hashes as recorded and its `batches` row
    still matches; every day's scores still hash as last recorded; every marked copy's row
-   still matches; nothing in `batches`, `scores` or `marked_copies` is missing from the log.
+   still matches; the machine and service accounts' rows (`account_events`) of each recorded
+   source-line range still hash as recorded; nothing in `batches`, `scores`,
+   `marked_copies` or `account_events` is missing from the log.
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ from molehunt.ledger.checkpoint import Checkpoint, LedgerKey, load_key
 from molehunt.ledger.evidence import (
     BATCH_COLUMNS,
     EMPTY_SHA256,
+    account_columns,
+    account_digests,
     audit_rows,
     file_sha256,
     score_columns,
     score_digests,
+    unrecorded_account_rows,
 )
 from molehunt.ledger.log import (
     Entry,
@@ -76,6 +81,7 @@ class VerifyReport:
         score_days: Score days checked.
         marked_copies: Marked copies checked.
         analyst_actions: Analyst actions (workbench audit rows) checked.
+        account_rows: Ranges of machine and service accounts' rows checked.
         problems: Everything that failed, first bad entry first.
     """
 
@@ -85,6 +91,7 @@ class VerifyReport:
     score_days: int = 0
     marked_copies: int = 0
     analyst_actions: int = 0
+    account_rows: int = 0
     problems: list[LedgerProblem] = field(default_factory=list)
 
     @property
@@ -110,6 +117,7 @@ class VerifyReport:
             "score_days": self.score_days,
             "marked_copies": self.marked_copies,
             "analyst_actions": self.analyst_actions,
+            "account_rows": self.account_rows,
             "first_bad_entry": self.problems[0].entry if self.problems else None,
             "problems": [p.to_dict() for p in self.problems],
         }
@@ -242,6 +250,7 @@ def _check_evidence(store: Store, entries: list[Entry], report: VerifyReport) ->
     }
     days = _ScoreDays(store)
     actions = audit_rows(store.root)
+    accounts: list[Entry] = []
     for (kind, subject), entry in sorted(latest.items(), key=lambda item: item[1].index):
         if kind == "batch":
             report.batches += 1
@@ -255,6 +264,10 @@ def _check_evidence(store: Store, entries: list[Entry], report: VerifyReport) ->
         elif kind == "analyst_action":
             report.analyst_actions += 1
             _check_action(entry, actions.get(subject), report)
+        elif kind == "account_rows":
+            report.account_rows += 1
+            accounts.append(entry)
+    _check_account_rows(store, accounts, report)
     unrecorded = [
         f"batch {batch_id} ({row[2]}) is not in the ledger (added behind molehunt's back, "
         "or run `molehunt ledger record`)"
@@ -277,8 +290,51 @@ def _check_evidence(store: Store, entries: list[Entry], report: VerifyReport) ->
         for seq in actions
         if ("analyst_action", seq) not in latest
     ]
+    unrecorded += _unrecorded_account_rows(store)
     for message in unrecorded:
         report.add(None, "evidence", message)
+
+
+def _check_account_rows(store: Store, entries: list[Entry], report: VerifyReport) -> None:
+    """Report each range of machine and service accounts' rows that no longer hashes as
+    recorded (a row edited, added or deleted within it)."""
+    columns = account_columns(store)
+    by_columns: dict[tuple[str, ...], list[Entry]] = {}
+    for entry in entries:
+        wanted = tuple(str(c) for c in entry.fields().get("columns", []))
+        missing = sorted(set(wanted) - set(columns))
+        if missing:
+            report.add(entry.index, "evidence", f"{entry.label}: account_events lost {missing}")
+        else:
+            by_columns.setdefault(wanted, []).append(entry)
+    for wanted, group in by_columns.items():
+        ranges = []
+        for entry in group:
+            fields = entry.fields()
+            ranges.append(
+                (int(fields["source_id"]), int(fields["first_line"]), int(fields["last_line"]))
+            )
+        for entry, now in zip(group, account_digests(store, list(wanted), ranges), strict=True):
+            fields = entry.fields()
+            if (fields.get("rows"), fields.get("sha256")) != now:
+                report.add(
+                    entry.index,
+                    "evidence",
+                    f"{entry.label}: the machine and service accounts' rows of source "
+                    f"{fields.get('source_id')}, lines {fields.get('first_line')}-"
+                    f"{fields.get('last_line')}, were altered ({now[0]} rows now, "
+                    f"{fields.get('rows')} recorded)",
+                )
+
+
+def _unrecorded_account_rows(store: Store) -> list[str]:
+    """Messages for the rows of `account_events` outside every recorded range, per source."""
+    return [
+        f"{count} rows of machine and service accounts of source {source_id} (lines "
+        f"{low}-{high}) are not in the ledger (added behind molehunt's back, or run "
+        "`molehunt ledger record`)"
+        for source_id, count, low, high in unrecorded_account_rows(store)
+    ]
 
 
 class _ScoreDays:
