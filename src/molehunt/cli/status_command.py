@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+from rich.console import Console
 from rich.table import Table
 
 from molehunt.cli.base import Context, main, pass_context
@@ -55,20 +56,24 @@ def status(obj: Context, as_json: bool) -> None:
             f"identity map: {identities['mapped']:,} identities; unmapped identities in native "
             f"logs: {len(unmapped):,} ({sum(row['events'] for row in unmapped):,} events)"
         )
-        for row in unmapped[:_SHOWN_UNMAPPED]:
-            console.print(f"  {row['events']:>10,}  {row['identity']}")
-        if len(unmapped) > _SHOWN_UNMAPPED:
-            console.print(f"  ... {len(unmapped) - _SHOWN_UNMAPPED:,} more (--json lists all)")
+        _print_most(console, [f"{row['events']:>10,}  {row['identity']}" for row in unmapped])
     accounts = summary["accounts"]
     if accounts:
         console.print(
             f"machine and service accounts (kept apart, not scored): {len(accounts):,} "
             f"({sum(row['events'] for row in accounts):,} events)"
         )
-        for row in accounts[:_SHOWN_UNMAPPED]:
-            console.print(f"  {row['events']:>10,}  {row['user']} ({row['kind']})")
-        if len(accounts) > _SHOWN_UNMAPPED:
-            console.print(f"  ... {len(accounts) - _SHOWN_UNMAPPED:,} more (--json lists all)")
+        _print_most(
+            console, [f"{row['events']:>10,}  {row['user']} ({row['kind']})" for row in accounts]
+        )
     console.print(f"sources: {len(summary['sources'])}; rejects: {summary['rejects']['total']:,}")
     for row in summary["rejects"]["by_reason"]:
         console.print(f"  {row['rows']:>10,}  {row['reason']}")
+
+
+def _print_most(console: Console, lines: list[str]) -> None:
+    """Print the first `_SHOWN_UNMAPPED` lines (most events first), then how many more."""
+    for line in lines[:_SHOWN_UNMAPPED]:
+        console.print(f"  {line}")
+    if len(lines) > _SHOWN_UNMAPPED:
+        console.print(f"  ... {len(lines) - _SHOWN_UNMAPPED:,} more (--json lists all)")
