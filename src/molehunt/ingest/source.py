@@ -34,7 +34,7 @@ from molehunt.ingest.reader import (
     read_chunks,
     read_prefix,
 )
-from molehunt.ledger import record_account_rows, record_batches
+from molehunt.ledger import record_ingested
 from molehunt.store import Store
 from molehunt.store.database import Transaction
 
@@ -251,13 +251,13 @@ def ingest_file(
     opened = _open_source(store, path, kind, plan)
     source_chunks = iter((chunks or _line_chunks)(path, opened.start, opened.next_line))
     report = _ingest_chunks(store, path, plan, opened, source_chunks, progress)
-    if plan.table == "events" and report.stored:  # no new batch: no work
-        if refresh:
-            store.refresh_events()
-        if record:
-            record_batches(store)  # evidence ledger: the new batches' file hashes and row counts
-    if record and report.kept_apart:
-        record_account_rows(store)  # evidence ledger: the machine and service accounts' rows
+    batches = plan.table == "events" and report.stored  # no new batch: no work
+    if batches and refresh:
+        store.refresh_events()
+    if record and (batches or report.kept_apart):
+        # Evidence ledger: the new batches' file hashes and row counts, and the machine and
+        # service accounts' new rows, in one append.
+        record_ingested(store, accounts=report.kept_apart > 0)
     return report
 
 
@@ -508,10 +508,10 @@ def ingest_files(
         if lines >= GROUP_LINES or size >= GROUP_BYTES:
             commit_group()
     commit_group()
-    if any(report.stored for report in reports):
-        record_batches(store)  # evidence ledger: every new batch, before the command returns
-    if any(report.kept_apart for report in reports):
-        record_account_rows(store)  # ... and the machine and service accounts' rows
+    accounts = any(report.kept_apart for report in reports)
+    if accounts or any(report.stored for report in reports):
+        # Evidence ledger: every new batch and account row, before the command returns.
+        record_ingested(store, accounts=accounts)
     return reports
 
 

@@ -10,6 +10,7 @@ from molehunt.ledger.evidence import (
     record_account_rows,
     record_analyst_actions,
     record_batches,
+    record_ingested,
     record_marked_copies,
     record_score_days,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "record_account_rows",
     "record_analyst_actions",
     "record_batches",
+    "record_ingested",
     "record_marked_copies",
     "record_score_days",
     "verify_ledger",

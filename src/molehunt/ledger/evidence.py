@@ -122,14 +122,33 @@ def record_batches(store: Store) -> int:
         The number of entries added.
     """
     require_ledger(store)
+    return len(append_entries(store, _batch_items(store)))
+
+
+def record_ingested(store: Store, accounts: bool = True) -> int:
+    """Record what an ingest committed: the new event batches and (with `accounts`) the
+    machine and service accounts' new rows, in one append (one checkpoint).
+
+    Args:
+        store: The workspace.
+        accounts: Whether the ingest kept account rows apart (else they are not looked for).
+
+    Returns:
+        The number of entries added.
+    """
+    require_ledger(store)
+    items = _batch_items(store) + (_account_items(store) if accounts else [])
+    return len(append_entries(store, items))
+
+
+def _batch_items(store: Store) -> list[dict[str, Any]]:
     # Only the batches no entry names, found in SQL: reading (and parsing) every entry, as
     # `recorded` does, cost more the longer the ledger, and this runs after every file.
     rows = store.query(
         f"SELECT {BATCH_COLUMNS} FROM batches WHERE CAST(batch_id AS VARCHAR) NOT IN "
         "(SELECT subject FROM ledger_entries WHERE kind = 'batch') ORDER BY batch_id"
     )
-    items = [batch_fields(store, row) for row in rows]
-    return len(append_entries(store, items))
+    return [batch_fields(store, row) for row in rows]
 
 
 def score_columns(store: Store) -> list[str]:
@@ -278,6 +297,10 @@ def record_account_rows(store: Store) -> int:
         The number of entries added.
     """
     require_ledger(store)
+    return len(append_entries(store, _account_items(store)))
+
+
+def _account_items(store: Store) -> list[dict[str, Any]]:
     new = store.query(
         f"WITH covered AS (SELECT source_id, max(last_line) AS last_line "
         f"FROM ({ACCOUNT_RANGES_SQL}) GROUP BY 1) "
@@ -286,10 +309,10 @@ def record_account_rows(store: Store) -> int:
         "WHERE c.last_line IS NULL OR a.source_line > c.last_line GROUP BY 1 ORDER BY 1"
     )
     if not new:
-        return 0
+        return []
     ranges = [(int(s), int(a), int(b)) for s, a, b in new]
     columns = account_columns(store)
-    items = [
+    return [
         {
             "kind": "account_rows",
             "subject": f"{source_id}:{first}-{last}",
@@ -304,7 +327,6 @@ def record_account_rows(store: Store) -> int:
             ranges, account_digests(store, columns, ranges), strict=True
         )
     ]
-    return len(append_entries(store, items))
 
 
 def record_marked_copies(store: Store) -> int:
