@@ -200,3 +200,42 @@ def test_6416_removable_storage_is_a_device_connect_other_devices_are_skipped() 
     )
     printer = map_record(_event(6416, "Security", {**who, **PRINTER}), 2)
     assert printer == Skip("Security event 6416: device class PrintQueue is not removable storage")
+
+
+def _file_access(mask: str, task: object, event_id: int = 4663) -> dict[str, Any]:
+    event = _event(
+        event_id,
+        "Security",
+        {
+            "SubjectUserSid": USER_SID,
+            "SubjectUserName": "asmith",
+            "SubjectDomainName": "OFFSEC",
+            "ObjectServer": "Security",
+            "ObjectType": "File",
+            "ObjectName": "\\Device\\HarddiskVolume7\\plans\\reactor.pdf",
+            "AccessMask": mask,
+        },
+    )
+    event["System"]["Task"] = task
+    return event
+
+
+@pytest.mark.parametrize(
+    ("mask", "task", "action", "removable"),
+    [
+        ("0x2", 12812, "write", "to"),  # Audit Removable Storage: written to the drive
+        ("0x6", "12812", "write", "to"),
+        ("0x1", 12812, "open", "from"),  # read from the drive
+        ("0x10000", 12812, "delete", None),  # deleted on it: no direction
+        ("0x2", 12800, "write", None),  # Audit File System: a local disk as far as we know
+        ("0x2", None, "write", None),
+    ],
+)
+def test_file_access_on_removable_storage_has_its_direction(
+    mask: str, task: object, action: str, removable: str | None
+) -> None:
+    for event_id in (4663, 4656):
+        got = map_record(_file_access(mask, task, event_id), 3)
+        assert isinstance(got, dict)
+        assert (got["channel"], got["action"], got.get("removable")) == ("file", action, removable)
+        assert got["object"] == "\\Device\\HarddiskVolume7\\plans\\reactor.pdf"

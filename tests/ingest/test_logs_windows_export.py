@@ -194,3 +194,39 @@ def test_winlogbeat_json_maps_like_evtx(store: Store, tmp_path: Path) -> None:
         "expected a JSON object with a 'winlog' object (Winlogbeat / Elastic Agent)",
         "invalid JSON (Expecting property name enclosed in double quotes)",
     ]
+
+
+def test_winlogbeat_task_name_tells_removable_storage(store: Store, tmp_path: Path) -> None:
+    # Winlogbeat writes the task's name (winlog.task), event XML and EVTX its number (12812).
+    def access(record: int, task: str, mask: str) -> dict[str, object]:
+        return {
+            "@timestamp": "2024-03-04T22:01:02.000Z",
+            "winlog": {
+                "channel": "Security",
+                "event_id": 4663,
+                "provider_name": "Microsoft-Windows-Security-Auditing",
+                "computer_name": "PC-0042.offsec.lan",
+                "record_id": record,
+                "task": task,
+                "event_data": {
+                    "SubjectUserName": "asmith",
+                    "SubjectDomainName": "OFFSEC",
+                    "ObjectType": "File",
+                    "ObjectName": f"E:\\copy\\{record}.docx",
+                    "AccessMask": mask,
+                },
+            },
+        }
+
+    lines = [access(1, "Removable Storage", "0x2"), access(2, "File System", "0x2")]
+    lines.append(access(3, "Removable Storage", "0x1"))
+    path = tmp_path / "winlogbeat.ndjson"
+    path.write_text("\n".join(json.dumps(item) for item in lines) + "\n")
+    [got] = ingest_logs(store, [path], "winlogbeat").files
+    assert (got.read, got.stored) == (3, 3)
+    rows = store.query("SELECT object, action, removable FROM events ORDER BY object")
+    assert rows == [
+        ("E:\\copy\\1.docx", "write", "to"),
+        ("E:\\copy\\2.docx", "write", None),
+        ("E:\\copy\\3.docx", "open", "from"),
+    ]

@@ -37,6 +37,11 @@ _SERVICE_SIDS = {"S-1-5-18": "SYSTEM", "S-1-5-19": "LOCAL SERVICE", "S-1-5-20": 
 # (class 08h, USBSTOR), disks, CD/DVD drives, portable devices (phones, cameras: WPD).
 _REMOVABLE_CLASSES = {"diskdrive", "cdrom", "wpd", "volume", "floppydisk", "tapedrive"}
 _REMOVABLE_IDS = ("USBSTOR", "USB\\CLASS_08", "SBP2\\", "GENDISK", "GENCDROM", "WPDBUSENUM")
+# The task of a 4656 / 4663 logged by the "Audit Removable Storage" subcategory (file access on
+# removable storage, whatever the SACL): its number in EVTX and event XML (Object Access
+# tasks run from 12800 File System, 12801 Registry, 12802 Kernel Object, ... 12811 Detailed
+# File Share, 12812 Removable Storage), its name in Winlogbeat's `winlog.task`.
+_REMOVABLE_STORAGE_TASKS = {"12812", "removable storage"}
 
 
 def text_of(value: object) -> str:
@@ -110,7 +115,8 @@ def map_record(event: dict[str, Any], record: object) -> Parsed:
     sysmon = is_sysmon(provider, channel)
     where = "Sysmon" if sysmon else channel or provider
     security_sid = _attribute(system.get("Security"), "UserID")
-    mapped = _map(event_id, sysmon, channel, event_data(event), security_sid)
+    removable = text_of(system.get("Task")).strip().lower() in _REMOVABLE_STORAGE_TASKS
+    mapped = _map(event_id, sysmon, channel, event_data(event), security_sid, removable)
     if mapped is None:
         return Skip(f"{where} event {event_id} not used")
     if isinstance(mapped, Reject) or (isinstance(mapped, Skip) and mapped.event is None):
@@ -186,7 +192,12 @@ def unused_skip(event_id: int, provider: str, channel: str) -> Skip | None:
 
 
 def _map(
-    event_id: int, sysmon: bool, channel: str, data: dict[str, Any], security_sid: str
+    event_id: int,
+    sysmon: bool,
+    channel: str,
+    data: dict[str, Any],
+    security_sid: str,
+    removable: bool = False,
 ) -> Parsed | None:
     if not maps(event_id, sysmon, channel):
         return None
@@ -208,7 +219,7 @@ def _map(
             detail = f"explicit credentials {target} to {_get(data, 'TargetServerName')}"
         return with_account(who, {"channel": "logon", "action": _LOGON[event_id], "object": detail})
     if event_id in _FILE:
-        return _map_file(event_id, data)
+        return _map_file(event_id, data, removable)
     if event_id == 6416:
         return _map_device(data)
     if event_id == 4688:
@@ -252,7 +263,10 @@ def _map_sysmon(event_id: int, data: dict[str, Any]) -> Parsed | None:
     return None
 
 
-def _map_file(event_id: int, data: dict[str, Any]) -> Parsed:
+def _map_file(event_id: int, data: dict[str, Any], removable: bool = False) -> Parsed:
+    """A file access (4656, 4663, 5145); `removable`: logged by the Removable Storage
+    subcategory, so the file is on removable storage: written to it (`to`) or read from it
+    (`from`); a delete on it has no direction (NULL, as for every other file access)."""
     if _get(data, "ObjectType") != "File":
         return Skip(f"object type {_get(data, 'ObjectType') or '(none)'}, not a file")
     who = _who(data, "Subject")
@@ -262,15 +276,16 @@ def _map_file(event_id: int, data: dict[str, Any]) -> Parsed:
     if event_id == 5145:
         path = f"{_get(data, 'ShareName')}\\{_get(data, 'RelativeTargetName')}".rstrip("\\")
     mask = _get(data, "AccessMask")
-    return with_account(
-        who,
-        {
-            "channel": "file",
-            "action": _access_action(mask),
-            "object": path or None,
-            "content": f"access mask {mask}" if mask else None,
-        },
-    )
+    action = _access_action(mask)
+    fields = {
+        "channel": "file",
+        "action": action,
+        "object": path or None,
+        "content": f"access mask {mask}" if mask else None,
+    }
+    if removable and action != "delete":
+        fields["removable"] = "to" if action == "write" else "from"
+    return with_account(who, fields)
 
 
 def is_removable_storage(data: dict[str, Any]) -> bool:

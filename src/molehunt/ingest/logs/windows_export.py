@@ -152,6 +152,7 @@ def winlogbeat_event(value: dict[str, Any]) -> dict[str, Any] | None:
         "Provider": {"#attributes": {"Name": winlog.get("provider_name") or ""}},
         "TimeCreated": {"#attributes": {"SystemTime": source.get("@timestamp") or ""}},
         "EventRecordID": winlog.get("record_id"),
+        "Task": winlog.get("task") or "",  # its name: "Removable Storage", "File System", ...
     }
     if user.get("identifier"):
         system["Security"] = {"#attributes": {"UserID": user["identifier"]}}
