@@ -226,7 +226,7 @@ def _file_access(mask: str, task: object, event_id: int = 4663) -> dict[str, Any
         ("0x2", 12812, "write", "to"),  # Audit Removable Storage: written to the drive
         ("0x6", "12812", "write", "to"),
         ("0x1", 12812, "open", "from"),  # read from the drive
-        ("0x10000", 12812, "delete", None),  # deleted on it: no direction
+        ("0x10000", 12812, "delete", "to"),  # deleted on it: to, as CERT marks it
         ("0x2", 12800, "write", None),  # Audit File System: a local disk as far as we know
         ("0x2", None, "write", None),
     ],

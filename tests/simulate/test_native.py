@@ -23,10 +23,11 @@ SCENARIOS = (("departing-classified-theft", 1), ("need-to-know", 1), ("cert-5", 
 
 
 def reduced(row: dict[str, Any]) -> dict[str, Any] | None:
-    """A CERT-copy event without what the native formats lose (docs/simulate.md): the
-    removable direction and file content (4663), device disconnects (not logged), attachments
-    (Postfix), the download verb (Squid: GET), and the hosts the logs name (the proxy sees the
-    client address, the mail server itself); a copy is a write (WriteData)."""
+    """A CERT-copy event without what the native formats lose (docs/simulate.md): file
+    content (4663), device disconnects (not logged), attachments (Postfix), the download verb
+    (Squid: GET), and the hosts the logs name (the proxy sees the client address, the mail
+    server itself); a copy is a write (WriteData); a file off removable storage has no
+    direction (File System task: NULL, not 'none')."""
     channel, action = row["channel"], row["action"]
     if channel == "device" and action == "disconnect":
         return None
@@ -52,6 +53,8 @@ def reduced(row: dict[str, Any]) -> dict[str, Any] | None:
     }
     if channel == "print":
         event |= {"attachment_count": row["attachment_count"], "content": row["content"]}
+    if channel == "file" and row["removable"] != "none":
+        event["removable"] = row["removable"]
     return {key: value for key, value in event.items() if value is not None}
 
 
@@ -112,10 +115,13 @@ def test_native_logs_score_as_the_cert_copy_without_the_missing_fields(
         assert all(result.rejected == 0 for result in report.files)
         ingest_context(store, native / "context")
         native_scores = _scores(store)
+        directions = dict(store.query("SELECT removable, count(*) FROM events GROUP BY ALL"))
+    # Files on the drive came as Removable Storage accesses: their direction is not lost.
+    assert directions.get("to", 0) > 100 and directions.get("from", 0) > 100, directions
     with _workspace(tmp_path / "cert", cert) as store:
         rows = store.query_dicts(
             "SELECT event_id, time, user, host, channel, action, object, sender, "
-            "attachment_count, content FROM events ORDER BY source_id, source_line"
+            "attachment_count, content, removable FROM events ORDER BY source_id, source_line"
         )
     events = tmp_path / "reduced.jsonl"
     with open(events, "w", encoding="utf-8") as handle:

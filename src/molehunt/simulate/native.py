@@ -5,7 +5,8 @@ The CERT-format activity files a run wrote are rewritten, row by row, as
 - `native/windows/Security.xml`: wevtutil `qe Security /f:xml` event XML: logons and logoffs
   (4624 logon type 2, 4634), removable-storage connects (6416, a USB disk drive), file access
   (4663 with the access mask of the CERT activity: open = ReadData 0x1, copy and write =
-  WriteData 0x2, delete = DELETE 0x10000);
+  WriteData 0x2, delete = DELETE 0x10000; under the Removable Storage task 12812 when the
+  file is on the drive, to or from it, else the File System task 12800);
 - `native/windows/PrintService.xml`: PrintService/Operational 307 for the department printers;
 - `native/print/page_log`: CUPS page_log `total` lines for the shared printers;
 - `native/proxy/access.log`: Squid native access.log (POST for uploads, GET otherwise; the
@@ -51,6 +52,8 @@ PRINT_PROVIDER = (
     'Guid="{747EF6FD-E535-4D16-B510-42C90F6873A1}"/>'
 )
 ACCESS_MASKS = {"open": "0x1", "copy": "0x2", "write": "0x2", "delete": "0x10000"}
+# The Security log's tasks of file accesses: Audit File System, Audit Removable Storage.
+FILE_SYSTEM_TASK, REMOVABLE_STORAGE_TASK = 12800, 12812
 USB_DISK = (
     "USBSTOR\\DISK&VEN_SANDISK&PROD_CRUZER_BLADE&REV_1.00\\4C530001230517108262&0",
     "SanDisk Cruzer Blade USB Device",
@@ -82,11 +85,12 @@ def _system(
     computer: str,
     provider: str,
     user_sid: str = "",
+    task: int = 0,
 ) -> str:
     security = f'<Security UserID="{user_sid}"/>' if user_sid else "<Security/>"
     return (
         f"<System>{provider}<EventID>{event_id}</EventID><Version>0</Version><Level>0</Level>"
-        f"<Task>0</Task><Opcode>0</Opcode><Keywords>0x8020000000000000</Keywords>"
+        f"<Task>{task}</Task><Opcode>0</Opcode><Keywords>0x8020000000000000</Keywords>"
         f'<TimeCreated SystemTime="{moment.isoformat()}.0000000Z"/>'
         f"<EventRecordID>{record}</EventRecordID><Correlation/>"
         f'<Execution ProcessID="4" ThreadID="96"/><Channel>{channel}</Channel>'
@@ -102,6 +106,7 @@ def _data(fields: dict[str, str]) -> str:
 def _security_event(row: dict[str, str], kind: str, record: int, users: dict[str, int]) -> str:
     """One CERT logon, device or file row as a Security event (empty when not logged)."""
     moment, user, pc = _moment(row["date"]), row["user"], row["pc"]
+    task = 0
     subject = {
         "SubjectUserSid": sid_of(users[user]),
         "SubjectUserName": user,
@@ -134,6 +139,13 @@ def _security_event(row: dict[str, str], kind: str, record: int, users: dict[str
     else:
         event_id = 4663
         action = row["activity"].removeprefix("File ").lower()
+        # Audit Removable Storage logs the accesses to files on the drive under its own task;
+        # Audit File System the others (a write or delete there is `to`, a read `from`).
+        on_drive = "true" in (
+            row.get("to_removable_media", "").strip().lower(),
+            row.get("from_removable_media", "").strip().lower(),
+        )
+        task = REMOVABLE_STORAGE_TASK if on_drive else FILE_SYSTEM_TASK
         fields = {
             **subject,
             "ObjectServer": "Security",
@@ -145,7 +157,7 @@ def _security_event(row: dict[str, str], kind: str, record: int, users: dict[str
             "ProcessId": "0x1a2c",
             "ProcessName": "C:\\Windows\\explorer.exe",
         }
-    system = _system(event_id, moment, record, "Security", pc, SECURITY_PROVIDER)
+    system = _system(event_id, moment, record, "Security", pc, SECURITY_PROVIDER, task=task)
     return f'<Event xmlns="{NAMESPACE}">{system}{_data(fields)}</Event>\n'
 
 

@@ -265,8 +265,9 @@ def _map_sysmon(event_id: int, data: dict[str, Any]) -> Parsed | None:
 
 def _map_file(event_id: int, data: dict[str, Any], removable: bool = False) -> Parsed:
     """A file access (4656, 4663, 5145); `removable`: logged by the Removable Storage
-    subcategory, so the file is on removable storage: written to it (`to`) or read from it
-    (`from`); a delete on it has no direction (NULL, as for every other file access)."""
+    subcategory, so the file is on removable storage: read from it (`from`), or written or
+    deleted there (`to`, as CERT's to_removable_media marks a file written or deleted on the
+    drive); a file access of another subcategory has no direction (NULL)."""
     if _get(data, "ObjectType") != "File":
         return Skip(f"object type {_get(data, 'ObjectType') or '(none)'}, not a file")
     who = _who(data, "Subject")
@@ -283,8 +284,8 @@ def _map_file(event_id: int, data: dict[str, Any], removable: bool = False) -> P
         "object": path or None,
         "content": f"access mask {mask}" if mask else None,
     }
-    if removable and action != "delete":
-        fields["removable"] = "to" if action == "write" else "from"
+    if removable:
+        fields["removable"] = "from" if action == "open" else "to"
     return with_account(who, fields)
 
 
