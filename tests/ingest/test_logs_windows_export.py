@@ -6,8 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from molehunt.cli import main
+from molehunt.errors import ConfigError
 from molehunt.ingest.logs import detect_format, ingest_logs
+from molehunt.ingest.logs.windows import parse_drives
 from molehunt.store import Store
 
 NS = "http://schemas.microsoft.com/win/2004/08/events/event"
@@ -230,3 +234,73 @@ def test_winlogbeat_task_name_tells_removable_storage(store: Store, tmp_path: Pa
         ("E:\\copy\\2.docx", "write", None),
         ("E:\\copy\\3.docx", "open", "from"),
     ]
+
+
+def _beat(record: int, event_id: int, provider: str, data: dict[str, str], task: str = "") -> str:
+    channel = "Microsoft-Windows-Sysmon/Operational" if "Sysmon" in provider else "Security"
+    return json.dumps(
+        {
+            "@timestamp": "2024-03-04T22:01:02.000Z",
+            "winlog": {
+                "channel": channel,
+                "event_id": event_id,
+                "provider_name": provider,
+                "computer_name": "PC-0042",
+                "record_id": record,
+                "task": task,
+                "event_data": data,
+            },
+        }
+    )
+
+
+def _sysmon_create(record: int, target: str) -> str:
+    data = {"User": "OFFSEC\\asmith", "Image": "C:\\Windows\\explorer.exe"}
+    return _beat(record, 11, "Microsoft-Windows-Sysmon", {**data, "TargetFilename": target})
+
+
+def _security_access(record: int, name: str, mask: str, task: str) -> str:
+    data = {"SubjectUserName": "asmith", "SubjectDomainName": "OFFSEC", "ObjectType": "File"}
+    data |= {"ObjectName": name, "AccessMask": mask}
+    return _beat(record, 4663, "Microsoft-Windows-Security-Auditing", data, task)
+
+
+@pytest.mark.parametrize("drives", [frozenset(), frozenset("EF")])
+def test_removable_drive_letters_give_file_events_their_direction(
+    store: Store, tmp_path: Path, drives: frozenset[str]
+) -> None:
+    lines = [
+        _sysmon_create(1, "E:\\out\\plans.pdf"),  # created on the stick
+        _sysmon_create(2, "C:\\Users\\asmith\\plans.pdf"),
+        _security_access(3, "F:\\in\\notes.txt", "0x1", "File System"),  # read from it
+        _security_access(4, "G:\\x.txt", "0x2", "File System"),  # not a removable letter
+        _security_access(5, "\\Device\\HarddiskVolume9\\y.txt", "0x2", "Removable Storage"),
+    ]
+    path = tmp_path / "beats.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    [got] = ingest_logs(store, [path], "winlogbeat", removable_drives=drives).files
+    assert got.stored == 5
+    rows = store.query("SELECT event_id, removable FROM events ORDER BY event_id")
+    directions = [removable for _, removable in rows]
+    if drives:
+        assert directions == ["to", None, "from", None, "to"]
+        assert got.notes == ("file paths on drives E, F read as removable storage",)
+    else:
+        assert directions == [None, None, None, None, "to"], "only the task says so then"
+        assert got.notes == ()
+
+
+def test_removable_drives_spec() -> None:
+    assert parse_drives("E-H") == frozenset("EFGH")
+    assert parse_drives("e, F:,g") == frozenset("EFG")
+    assert parse_drives("e:-f:") == frozenset("EF")
+    for bad in ("Z-E", "EF", "", "E,", "1"):
+        with pytest.raises(
+            ConfigError, match="--removable-drives: .* is not a drive letter or range"
+        ):
+            parse_drives(bad)
+    result = CliRunner().invoke(
+        main, ["-w", "/nonexistent/ws", "ingest", "logs", "x.evtx", "--removable-drives", "Z-E"]
+    )
+    assert result.exit_code != 0
+    assert "--removable-drives: 'Z-E' in 'Z-E' is not a drive letter or range" in result.output

@@ -222,10 +222,22 @@ def ingest_events_command(obj: Context, files: tuple[Path, ...], as_json: bool) 
     show_default=True,
     help="IANA zone of local times without an offset (Postfix syslog, CUPS).",
 )
+@click.option(
+    "--removable-drives",
+    default="",
+    metavar="LETTERS",
+    help="Drive letters removable media mount at, e.g. E-Z or E,F: Windows file events on "
+    "them (Sysmon 11, File System 4663) count as copies to or from removable media.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the per-file counts as JSON.")
 @pass_context
 def ingest_logs_command(
-    obj: Context, paths: tuple[Path, ...], log_format: str, timezone: str, as_json: bool
+    obj: Context,
+    paths: tuple[Path, ...],
+    log_format: str,
+    timezone: str,
+    removable_drives: str,
+    as_json: bool,
 ) -> None:
     """Ingest native logs: Windows EVTX, Squid, Exchange, Zeek smtp, Postfix, CUPS.
 
@@ -235,9 +247,11 @@ def ingest_logs_command(
     (`molehunt ingest identities`) and LDAP snapshots ingested before.
     """
     from molehunt.ingest.logs import ingest_logs
+    from molehunt.ingest.logs.windows import parse_drives
 
+    drives = parse_drives(removable_drives) if removable_drives else frozenset[str]()
     with obj.open_store() as store, _progress(obj, list(paths)) as progress:
-        report = ingest_logs(store, list(paths), log_format, progress, timezone)
+        report = ingest_logs(store, list(paths), log_format, progress, timezone, drives)
     _print_ingest(obj, report, as_json)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from molehunt.errors import IngestError
 from molehunt.ingest.cert import IngestReport
 from molehunt.ingest.logs.clock import DEFAULT_TIMEZONE, LocalClock, load_zone
-from molehunt.ingest.logs.common import JOIN_WINDOW_LINES, LogPlan
+from molehunt.ingest.logs.common import JOIN_WINDOW_LINES, LineParser, LogPlan
 from molehunt.ingest.logs.cups import LINE as _CUPS_LINE
 from molehunt.ingest.logs.cups import cups_parser
 from molehunt.ingest.logs.directory import IdentityDirectory
@@ -38,6 +38,7 @@ from molehunt.ingest.logs.ocsf import (
 from molehunt.ingest.logs.postfix import postfix_fast, postfix_parser
 from molehunt.ingest.logs.squid import parse_squid, split_squid_fast
 from molehunt.ingest.logs.w3c import fields_before, w3c_fast, w3c_fields, w3c_parser
+from molehunt.ingest.logs.windows import on_drives
 from molehunt.ingest.logs.windows_export import (
     EVENT_NAMESPACE,
     parse_winlogbeat_line,
@@ -137,22 +138,30 @@ def detect_format(path: Path) -> str:
 
 
 def plan_for(
-    path: Path, log_format: str, timezone: str = DEFAULT_TIMEZONE
+    path: Path,
+    log_format: str,
+    timezone: str = DEFAULT_TIMEZONE,
+    removable_drives: frozenset[str] = frozenset(),
 ) -> tuple[LogPlan, ChunkSource | None]:
     """Return the plan (and, for EVTX, the record source) that reads `path` as `log_format`.
 
     `timezone` (an IANA name) is the zone of local times without an offset (Postfix syslog,
-    CUPS page_log written without one).
+    CUPS page_log written without one). `removable_drives`: the drive letters removable
+    media mount at (Windows formats: file events on them get a removable direction).
 
     Raises:
         IngestError: `log_format` is unknown.
     """
-    if log_format == "evtx":
-        return LogPlan("evtx", parse_evtx_line, channel="windows"), evtx_chunks
-    if log_format == "windows-xml":
-        return LogPlan("windows-xml", parse_xml_record, channel="windows"), xml_event_chunks
-    if log_format == "winlogbeat":
-        return LogPlan("winlogbeat", parse_winlogbeat_line, channel="windows"), None
+    windows: dict[str, tuple[LineParser, ChunkSource | None]] = {
+        "evtx": (parse_evtx_line, evtx_chunks),
+        "windows-xml": (parse_xml_record, xml_event_chunks),
+        "winlogbeat": (parse_winlogbeat_line, None),
+    }
+    if log_format in windows:
+        parse, chunks = windows[log_format]
+        if removable_drives:
+            parse = on_drives(parse, removable_drives)
+        return LogPlan(log_format, parse, channel="windows"), chunks
     if log_format == "squid":
         return LogPlan("squid", parse_squid, channel="http", fast=split_squid_fast), _pipelined
     if log_format == "ocsf":
@@ -273,6 +282,7 @@ def ingest_logs(
     log_format: str = "auto",
     progress: Progress | None = None,
     timezone: str = DEFAULT_TIMEZONE,
+    removable_drives: frozenset[str] = frozenset(),
 ) -> IngestReport:
     """Ingest native log files (or folders of them).
 
@@ -286,6 +296,9 @@ def ingest_logs(
         log_format: One of FORMATS.
         progress: Called after every committed chunk.
         timezone: IANA zone of local times that carry no offset (Postfix, CUPS).
+        removable_drives: Drive letters removable media mount at (`parse_drives`): a
+            Windows file event on one (Sysmon 11, a 4663 of the File System task) gets its
+            removable direction; none (the default): only the Removable Storage task's do.
 
     Returns:
         What happened to each file: read = stored + rejected + skipped; files whose times
@@ -319,7 +332,7 @@ def ingest_logs(
 
     def jobs() -> Iterator[FileJob]:
         for path, found in work:
-            plan, chunks = plan_for(path, found, timezone)
+            plan, chunks = plan_for(path, found, timezone, removable_drives)
             plan = plan.with_identities(directory)
             if plan.messages is not None:
                 plan.messages.plan = plan
@@ -333,7 +346,12 @@ def ingest_logs(
     # the new batches once, before this returns.
     done_files = ingest_files(store, jobs(), "logs", progress)
     for (path, found), done, plan in zip(work, done_files, plans, strict=True):
-        notes = tuple(n for n in (_time_note(path, found, timezone), _open_note(plan)) if n)
+        found_notes = (
+            _time_note(path, found, timezone),
+            _open_note(plan),
+            _drives_note(found, removable_drives),
+        )
+        notes = tuple(n for n in found_notes if n)
         report.files.append(dataclasses.replace(done, notes=notes) if notes else done)
     if report.stored:
         store.refresh_events()  # once for all the files (the view lists every batch)
@@ -377,6 +395,12 @@ def _open_note(plan: LogPlan) -> str:
             "interrupted ingest) stored by this one: 'stored' counts them, 'read' does not"
         )
     return "; ".join(notes)
+
+
+def _drives_note(log_format: str, drives: frozenset[str]) -> str:
+    if not drives or log_format not in ("evtx", "windows-xml", "winlogbeat"):
+        return ""
+    return f"file paths on drives {', '.join(sorted(drives))} read as removable storage"
 
 
 def _time_note(path: Path, log_format: str, timezone: str) -> str:

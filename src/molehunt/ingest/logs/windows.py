@@ -16,9 +16,12 @@ docs/logs.md.
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
+from molehunt.errors import ConfigError
 from molehunt.ingest.logs.common import (
+    LineParser,
     Parsed,
     Reject,
     Skip,
@@ -365,3 +368,52 @@ def _map_print(event_id: int, data: dict[str, Any], security_sid: str) -> Parsed
             "_host": client or None,
         },
     )
+
+
+_DRIVE_SPEC = re.compile(r"^([A-Z]):?(?:-([A-Z]):?)?$")
+_DRIVE_PATH = re.compile(r"^([A-Za-z]):\\")
+
+
+def parse_drives(spec: str) -> frozenset[str]:
+    """The drive letters of `--removable-drives`: letters and ranges, e.g. `E-Z` or `E,F:,G`.
+
+    Raises:
+        ConfigError: `spec` is not such a list (one line, naming what was expected).
+    """
+    letters: set[str] = set()
+    for part in (p.strip().upper() for p in spec.split(",")):
+        match = _DRIVE_SPEC.match(part)
+        if match is None or (match[2] is not None and match[2] < match[1]):
+            raise ConfigError(
+                f"--removable-drives: {part or '(empty)'!r} in {spec!r} is not a drive letter "
+                "or range (expected e.g. E-Z or E,F,G)"
+            )
+        letters.update(chr(c) for c in range(ord(match[1]), ord(match[2] or match[1]) + 1))
+    return frozenset(letters)
+
+
+def on_drives(parse: LineParser, drives: frozenset[str]) -> LineParser:
+    """`parse`, with file events on `drives` (the drive letters an organisation's removable
+    media mount at, `--removable-drives`) given their removable direction: `from` for a
+    read, `to` for a write or delete, as the Removable Storage task gives it. Events that
+    have a direction already, and paths without a drive letter, are left as they are."""
+
+    def parse_line(raw: bytes) -> Parsed:
+        parsed = parse(raw)
+        if isinstance(parsed, dict):
+            return _on_drive(parsed, drives)
+        if isinstance(parsed, Skip) and parsed.event is not None:  # an account's, kept apart
+            event = _on_drive(parsed.event, drives)
+            return Skip(parsed.reason, parsed.join, parsed.kind, event)
+        return parsed
+
+    return parse_line
+
+
+def _on_drive(event: dict[str, Any], drives: frozenset[str]) -> dict[str, Any]:
+    if event.get("channel") != "file" or event.get("removable") is not None:
+        return event
+    match = _DRIVE_PATH.match(event.get("object") or "")
+    if match is None or match[1].upper() not in drives:
+        return event
+    return {**event, "removable": "from" if event.get("action") == "open" else "to"}
