@@ -10,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 
 import molehunt.ingest.logs as logs
-import molehunt.ingest.source as source
 from molehunt.cli import main
 from molehunt.events import EVENT_COLUMNS
 from molehunt.ingest.logs import common as logs_common
@@ -19,6 +18,7 @@ from molehunt.ingest.logs.identity_map import ingest_identities
 from molehunt.score import run_detection
 from molehunt.store import Store
 from molehunt.store.status import workspace_status
+from tests.ingest.killing import die_on_commit, revive
 
 LOGS = Path(__file__).parents[2] / ".." / "shared" / "data" / "logs"
 DAY = 1704067200  # 2024-01-01T00:00:00Z
@@ -180,22 +180,13 @@ def test_killed_ingest_resumes_without_losing_or_doubling_kept_apart_records(
 ) -> None:
     path = LOGS / "windows-evtx" / "security_logon-logoff_2016-2017_omerbenamram-evtx.evtx"
     monkeypatch.setattr(logs_common, "RECORDS_PER_CHUNK", 500)
-    real = source._commit_chunk
-    calls = {"n": 0}
-
-    def dies_on_third(*args: object) -> tuple[int, int, int]:
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(source, "_commit_chunk", dies_on_third)
+    die_on_commit(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         ingest_logs(store, [path], "evtx")
     assert store.query("SELECT lines_done FROM sources") == [(1000,)]
     before = store.query("SELECT count(*), max(source_line) FROM account_events")[0]
     assert 0 < before[0] < 540 and before[1] <= 1000, "only the committed chunks' records"
-    monkeypatch.setattr(source, "_commit_chunk", real)
+    revive(monkeypatch)
     monkeypatch.setattr(logs_common, "RECORDS_PER_CHUNK", 70)  # resume points are not chunk-bound
     [got] = ingest_logs(store, [path], "evtx").files
     assert (got.status, got.read, got.kept_apart) == ("resumed", 1261, 540 - before[0])

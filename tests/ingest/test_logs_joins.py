@@ -17,6 +17,7 @@ import molehunt.ingest.source as source
 from molehunt.ingest.logs import common as logs_common
 from molehunt.ingest.logs import ingest_logs
 from molehunt.store import Store
+from tests.ingest.killing import die_on_commit, revive
 
 QMGR = "Jan  2 07:00:{s:02d} mx postfix/qmgr[6]: {q}: from=<{who}@x.org>, size={size}, nrcpt=2"
 SMTP = "Jan  2 07:00:{s:02d} mx postfix/smtp[7]: {q}: to=<{to}>, relay=y, status={status} (ok)"
@@ -104,7 +105,7 @@ def test_killed_postfix_ingest_resumes_with_the_same_messages(
         ingest_logs(store, [path], "postfix")
     [(done,)] = store.query("SELECT lines_done FROM sources")
     assert 0 < done < 72
-    monkeypatch.setattr(source, "_commit_chunk", real)
+    revive(monkeypatch)
     monkeypatch.setattr(logs, "_FAST_CHUNK_BYTES", 333)  # other chunk boundaries than before
     report = ingest_logs(store, [path], "postfix")
     assert (report.files[0].status, report.read) == ("resumed", 72 - done)
@@ -260,20 +261,11 @@ def test_killed_ingest_stores_the_messages_open_at_its_resume_point(
     path = tmp_path / "maillog"
     path.write_text("\n".join(lines) + "\n")
     monkeypatch.setattr(logs, "_FAST_CHUNK_BYTES", 400)
-    real = source._commit_chunk
-    calls = {"n": 0}
-
-    def dies_on_third(*args: object) -> tuple[int, int]:
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(source, "_commit_chunk", dies_on_third)
+    die_on_commit(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         ingest_logs(store, [path], "postfix")
     assert store.query("SELECT count(*) FROM events") == [(0,)]
-    monkeypatch.setattr(source, "_commit_chunk", real)
+    revive(monkeypatch)
     report = ingest_logs(store, [path], "postfix")
     assert report.files[0].status == "resumed"
     assert report.stored == 6

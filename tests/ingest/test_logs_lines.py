@@ -15,6 +15,7 @@ from molehunt.ingest.logs import common as logs_common
 from molehunt.ingest.logs import ingest_logs
 from molehunt.ingest.logs.common import Skip, account_user
 from molehunt.store import Store
+from tests.ingest.killing import die_on_commit, revive
 
 LOGS = Path(__file__).parents[2] / ".." / "shared" / "data" / "logs"
 
@@ -200,22 +201,12 @@ def test_killed_evtx_ingest_resumes_without_duplicates(
 ) -> None:
     path = LOGS / "windows-evtx" / "security_5145-share-file-access_mdecrevoisier.evtx"
     monkeypatch.setattr(logs_common, "RECORDS_PER_CHUNK", 100)
-    import molehunt.ingest.source as source
 
-    real = source._commit_chunk
-    calls = {"n": 0}
-
-    def dies_on_third(*args: object) -> tuple[int, int]:
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(source, "_commit_chunk", dies_on_third)
+    die_on_commit(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         ingest_logs(store, [path], "evtx")
     assert store.query("SELECT lines_done, rows_stored FROM sources") == [(200, 200)]
-    monkeypatch.setattr(source, "_commit_chunk", real)
+    revive(monkeypatch)
     monkeypatch.setattr(logs_common, "RECORDS_PER_CHUNK", 70)  # resume points are not chunk-bound
     report = ingest_logs(store, [path], "evtx")
     assert (report.files[0].status, report.read, report.stored) == ("resumed", 149, 149)

@@ -10,6 +10,7 @@ import pytest
 
 from molehunt.ingest.logs import detect_format, ingest_logs, ocsf
 from molehunt.store import Store
+from tests.ingest.killing import die_on_commit, revive
 
 T = 1709539750123  # 2024-03-04T08:09:10.123Z in epoch milliseconds
 ACTOR = {"user": {"name": "asmith", "domain": "OFFSEC", "uid": "S-1-5-21-1-2-3-1104"}}
@@ -199,26 +200,16 @@ def test_malformed_ocsf_array_keeps_the_events_before_and_one_reject(
 def test_killed_ocsf_array_ingest_resumes_without_duplicates(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import molehunt.ingest.source as source
     from molehunt.ingest.logs import common
 
     events = [{**EVENTS[1], "time": T + n, "metadata": {"uid": f"p-{n}"}} for n in range(50)]
     path = tmp_path / "lake.json"
     path.write_text(json.dumps(events))
     monkeypatch.setattr(common, "RECORDS_PER_CHUNK", 10)
-    real = source._commit_chunk
-    calls = {"n": 0}
-
-    def dies_on_third(*args: object) -> tuple[int, int]:
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(source, "_commit_chunk", dies_on_third)
+    die_on_commit(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         ingest_logs(store, [path], "ocsf")
-    monkeypatch.setattr(source, "_commit_chunk", real)
+    revive(monkeypatch)
     report = ingest_logs(store, [path], "ocsf")
     assert (report.files[0].status, report.read, report.stored) == ("resumed", 30, 30)
     assert store.query("SELECT count(*), count(DISTINCT event_id) FROM events") == [(50, 50)]
