@@ -226,35 +226,21 @@ def _map(
     if event_id == 6416:
         return _map_device(data)
     if event_id == 4688:
-        who = _who(data, "Subject")
-        if unnamed(who):
-            return who
-        return with_account(
-            who,
-            {
-                "channel": "process",
-                "action": "start",
-                "object": _get(data, "NewProcessName") or None,
-                "content": _get(data, "CommandLine") or None,
-            },
-        )
+        return _process_start(_who(data, "Subject"), data, "NewProcessName")
     return None
+
+
+def _process_start(who: Parsed, data: dict[str, Any], image: str) -> Parsed:
+    """A process start (Security 4688, Sysmon 1) by `who`: the image and its command line."""
+    if unnamed(who):
+        return who
+    fields = {"channel": "process", "action": "start", "object": _get(data, image) or None}
+    return with_account(who, {**fields, "content": _get(data, "CommandLine") or None})
 
 
 def _map_sysmon(event_id: int, data: dict[str, Any]) -> Parsed | None:
     if event_id == 1:
-        who = account_user(_get(data, "User"))
-        if unnamed(who):
-            return who
-        return with_account(
-            who,
-            {
-                "channel": "process",
-                "action": "start",
-                "object": _get(data, "Image") or None,
-                "content": _get(data, "CommandLine") or None,
-            },
-        )
+        return _process_start(account_user(_get(data, "User")), data, "Image")
     if event_id == 11:
         if not _get(data, "User"):
             return Skip("no User field (Sysmon schema before 4.x)")
