@@ -66,3 +66,26 @@ def test_fast_and_exact_split_agree(mix: list[tuple[bool, bytes, bytes]]) -> Non
     exact, exact_rejects = split_chunk(chunk, names, force_exact=True)
     assert fast.to_pylist() == exact.to_pylist()
     assert fast_rejects == exact_rejects
+
+
+def test_blank_lines_and_empty_fields_split_as_the_exact_path_splits_them() -> None:
+    # Arrow reads a blank line as a row of empty fields; the fast path must not keep it.
+    row = b"{V1},01/02/2010 07:00:00,AAA0001,PC-1,Logon"
+    names = ["id", "date", "user", "pc", "activity"]
+    for body in (
+        row + b"\n\n" + row + b"\n",
+        row + b"\n\r\n" + row + b"\n",
+        b"\n" + row + b"\n",
+        b"\r\n" + row + b"\r\n",
+        row + b"\n" + row + b"\n\n",
+        row + b"\n,,,,\n" + row + b"\n",
+        row + b",\n,,,,,\n" + row + b",\n",
+    ):
+        chunk = Chunk(body, 2, 0, False)
+        fast, fast_rejects = split_chunk(chunk, names)
+        exact, exact_rejects = split_chunk(chunk, names, force_exact=True)
+        assert fast.to_pylist() == exact.to_pylist(), body
+        assert fast_rejects == exact_rejects, body
+        assert fast.num_rows + len(fast_rejects) == chunk.line_count, body
+    blank = split_chunk(Chunk(row + b"\n\n" + row + b"\n", 2, 0, False), names)
+    assert [r.line for r in blank[1]] == [3], "the blank line is a reject, not a row"
