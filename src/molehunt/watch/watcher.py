@@ -8,7 +8,8 @@ One step of the loop:
 3. days that are complete are closed: `run_detection(until=day)` computes them exactly as a
    batch `molehunt detect` would (the same incremental, causal code). While the inputs are
    being caught up (a backlog: a replay, a restart, a burst), closing waits until they are,
-   for at most `CLOSE_DEFER_SECONDS`, then closes every completed day in one run.
+   for at most `CLOSE_DEFER_SECONDS`, then closes every completed day in one run; the rules of
+   step 2 wait for that close too (it raises the completed days' alerts).
 
 Day close rule: day D is complete once an event dated after D has arrived and either every
 input that delivered events in this run has delivered one dated after D, or `grace_seconds`
@@ -234,9 +235,13 @@ class Watcher:
         # at the next step, and evaluating the many days it closes first would be wasted.
         backlog = any(f.catching_up(self.config.commit_bytes) for f in self.files)
         caught_up = self.close_due is not None and not backlog
+        # In a backlog that has completed days, their close (at most CLOSE_DEFER_SECONDS
+        # away) raises their alerts: evaluating first would aggregate every completed day
+        # twice. The open days after them are evaluated once that close is done.
+        closing = backlog and self._closable_until() is not None
         pause = max(CATCH_UP_SECONDS, 2 * self.evaluation_took)
         due = not backlog or self.clock() - self.evaluated >= pause
-        if self.pending and due and not caught_up:
+        if self.pending and due and not caught_up and not closing:
             self._evaluate_open_days()
         self._close_complete_days(defer=backlog)
         return read
