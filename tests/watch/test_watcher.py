@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from molehunt.detect import model_run
 from molehunt.detect.loader import active_rules
+from molehunt.detect.model_run import PERIOD_DAYS
+from molehunt.ingest import ingest_cert
 from molehunt.score import run_detection
+from molehunt.simulate import SimulationConfig, simulate
 from molehunt.store import Store
 from molehunt.watch import Notice, WatchConfig, Watcher, follow, is_critical
 from molehunt.watch.watcher import CLOSE_DEFER_SECONDS
@@ -126,3 +131,35 @@ def test_watch_closes_during_a_long_backlog_after_close_defer_seconds(
         release.append_day(folder, release.days[2])
         watcher.step()  # still a backlog, but the close waited long enough
         assert watcher.stats.closed == release.days[:2]
+
+
+def test_watch_fits_the_next_periods_detector_before_its_first_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = tmp_path / "sim"
+    simulate(SimulationConfig(outdir=sim, users=20, days=45, seed=3))
+    for name in ("plain", "watched"):
+        with Store.open(tmp_path / name) as store:
+            ingest_cert(store, sim)
+            first = store.query("SELECT min(time)::DATE FROM events")[0][0]
+            newest = store.query("SELECT max(time)::DATE FROM events")[0][0]
+            run_detection(store, until=first + timedelta(days=PERIOD_DAYS - 1))
+    with Store.open(tmp_path / "plain") as store:
+        run_detection(store, until=newest - timedelta(days=1))
+        expected = store.query(SCORES)
+    with Store.open(tmp_path / "watched") as store:
+        # A watch started (or a close done) on the first period's last day fits the second
+        # period's detector in its warm-up thread; the first close takes it.
+        watcher = Watcher(store, [], [MemorySink()], WatchConfig(grace_seconds=0))
+        watcher.warming.join()
+        assert watcher.ahead is not None
+        assert watcher.ahead.start == first + timedelta(days=PERIOD_DAYS)
+
+        def no_fit(*_args: object) -> None:
+            raise AssertionError("the close fitted the detector fitted ahead")
+
+        monkeypatch.setattr(model_run, "_fit_period", no_fit)
+        watcher.step()
+        assert watcher.stats.closed[-1] == newest - timedelta(days=1)
+        assert store.query(SCORES) == expected
+        watcher.close()

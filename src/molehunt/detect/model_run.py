@@ -10,6 +10,8 @@ being refitted from the same rows.
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib import metadata
 
@@ -91,6 +93,28 @@ class FittedModels:
             models.fitted[start] = None if blob is None else pickle.loads(blob)
         return models
 
+    def adopt(self, ahead: FittedAhead | None, since: date | None) -> None:
+        """Use a detector fitted ahead (`fit_ahead`) by a run that starts after `since`.
+
+        It is taken only when it was fitted after that same last computed day, for this
+        detector and seed, and no kept detector covers its period; it is then saved with
+        the run's scores as if the run had fitted it.
+
+        Args:
+            ahead: The detector fitted ahead (None: nothing).
+            since: The run's last computed day.
+        """
+        if (
+            ahead is None
+            or since is None
+            or ahead.since != since
+            or (ahead.detector, ahead.seed) != (self.detector, self.seed)
+            or ahead.start in self.fitted
+        ):
+            return
+        self.fitted[ahead.start] = ahead.model
+        self.new.add(ahead.start)
+
     def save(self, connection: Transaction) -> None:
         """Write the detectors fitted in this run (in the transaction that commits the days
         they were fitted before) and drop all but the newest `KEPT_MODELS`.
@@ -120,6 +144,71 @@ class FittedModels:
             f"""DELETE FROM model_cache WHERE start NOT IN (
                 SELECT DISTINCT start FROM model_cache ORDER BY start DESC LIMIT {KEPT_MODELS})"""
         )
+
+
+@dataclass(frozen=True)
+class FittedAhead:
+    """The detector of the period opening the day after `since`, fitted before a run needs it.
+
+    Args:
+        since: The last computed day when it was fitted.
+        detector: Key of `detectors`.
+        seed: Seed.
+        start: First day of its period.
+        model: The detector (None: too little history to fit one).
+    """
+
+    since: date
+    detector: str
+    seed: int
+    start: date
+    model: BaseDetector | None
+
+
+def fit_ahead(
+    store: Store, since: date, detector: str = "isolation_forest", seed: int = 0
+) -> Callable[[], FittedAhead] | None:
+    """Prepare the fit of the detector of the period the day after `since` falls in, ahead of
+    the run that needs it, when none is kept for that period.
+
+    For a process that computes days as they come (`watch`): the first run of each period
+    would otherwise fit it (a fraction of a second at 1,000 people) while new lines and
+    alerts wait. Its training days all lie on or before `since`, so they are committed and
+    final, and the run after `since` would fit the same detector on the same rows (the
+    sample is seeded by the period). The rows are read now, in the caller's thread; the
+    function returned fits them without touching the workspace, so another thread can run
+    it while the caller goes on.
+
+    Args:
+        store: The workspace.
+        since: The last computed day.
+        detector: Key of `detectors`.
+        seed: Seed of the detector and the training sample.
+
+    Returns:
+        The fit, whose result goes to `run_detection(ahead=...)`; None when a detector is kept
+        for that period (or no day was computed yet).
+    """
+    tables = {row[0] for row in store.query("SELECT table_name FROM duckdb_tables()")}
+    if "features" not in tables:
+        return None
+    origin = store.query("SELECT min(day) FROM features")[0][0]
+    if origin is None:
+        return None
+    start = period_start(since + timedelta(days=1), origin)
+    if (
+        "model_cache" in tables
+        and store.query(
+            "SELECT count(*) FROM model_cache WHERE start = ? AND detector = ? AND seed = ? "
+            "AND libraries = ?",
+            [start, detector, seed, _libraries()],
+        )[0][0]
+    ):
+        return None
+    training = _training_rows(store, start)
+    return lambda: FittedAhead(
+        since, detector, seed, start, _fit_rows(training, start, detector, seed)
+    )
 
 
 def model_columns() -> list[str]:
@@ -261,10 +350,21 @@ def _score_period(store: Store, start: date, rows: Matrix, models: FittedModels)
 
 def _fit_period(store: Store, start: date, detector: str, seed: int) -> BaseDetector | None:
     """The detector of the period starting `start` (None: too little history to fit one)."""
+    return _fit_rows(_training_rows(store, start), start, detector, seed)
+
+
+def _training_rows(store: Store, start: date) -> Matrix:
+    """The feature rows the detector of the period starting `start` is fitted on."""
     first = start - timedelta(days=TRAINING_DAYS)
     _, training = _matrix(
         store, f"day >= DATE '{first.isoformat()}' AND day < DATE '{start.isoformat()}'"
     )
+    return training
+
+
+def _fit_rows(training: Matrix, start: date, detector: str, seed: int) -> BaseDetector | None:
+    """Fit the period's detector on its training rows (a seeded sample of at most
+    `MAX_TRAINING_ROWS`); None when there are fewer than `MIN_TRAINING_ROWS`."""
     if training.shape[0] < MIN_TRAINING_ROWS:
         return None
     generator = np.random.default_rng([seed, start.toordinal()])

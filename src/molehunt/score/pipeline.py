@@ -18,7 +18,7 @@ from typing import Any
 from molehunt.context import compute_context_daily
 from molehunt.detect.compiler import compile_rules
 from molehunt.detect.loader import active_rules, workspace_rule_paths
-from molehunt.detect.model_run import PERIOD_DAYS, FittedModels, score_days
+from molehunt.detect.model_run import PERIOD_DAYS, FittedAhead, FittedModels, score_days
 from molehunt.detect.rule import Rule
 from molehunt.errors import WorkspaceError
 from molehunt.features.daily import compute_features, has_context
@@ -181,6 +181,7 @@ def run_detection(
     seed: int = 0,
     config: ScoringConfig = DEFAULT_SCORING,
     period_days: int = DEFAULT_PERIOD_DAYS,
+    ahead: FittedAhead | None = None,
 ) -> DetectionSummary:
     """Compute features, rule hits, model scores and risk scores for every new day.
 
@@ -203,6 +204,8 @@ def run_detection(
         seed: Seed of the model.
         config: Scoring weights.
         period_days: Days computed per period (aligned with the model's periods).
+        ahead: A detector `fit_ahead` fitted after the last computed day (used only when
+            this run starts after that same day and keeps none for its period).
 
     Returns:
         The summary.
@@ -219,7 +222,9 @@ def run_detection(
     periods = detection_periods(store, since, end, period_days)
     with store.transaction() as connection:
         refresh_reference_tables(connection, since, end)
-    run = _Run(store, rules, FittedModels.load(store, detector, seed, since), config)
+    models = FittedModels.load(store, detector, seed, since)
+    models.adopt(ahead, since)
+    run = _Run(store, rules, models, config)
     for number, (low, high) in enumerate(periods, start=1):
         step = report if len(periods) == 1 else _numbered(report, number, len(periods))
         run.detect_period(low, high, relabel=low == since, report=step)

@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from molehunt.detect.loader import active_rules, workspace_rule_paths
+from molehunt.detect.model_run import FittedAhead, fit_ahead
 from molehunt.score import run_detection
 from molehunt.store import Store
 from molehunt.watch.alerts import (
@@ -178,10 +179,30 @@ class Watcher:
         self.evaluated = clock()  # when the rules last ran on the open days
         self.evaluation_took = 0.0  # how long that run took
         self.close_due: float | None = None  # since when a close waits for a backlog
-        # Off the critical path: the first day close would otherwise import scikit-learn.
-        self.warming = threading.Thread(target=_warm_model_imports, name="molehunt-warm")
-        self.warming.daemon = True
-        self.warming.start()
+        # Off the critical path: the first day close would otherwise import scikit-learn,
+        # and the first close of each model period fit its detector.
+        self.ahead: FittedAhead | None = None
+        self.warming = self._warm(closed, imports=True)
+
+    def _warm(self, closed: date | None, imports: bool = False) -> threading.Thread:
+        """Start a thread that imports the model's libraries (`imports`) and fits the
+        detector the close after `closed` needs, if none is kept (`fit_ahead`: its rows are
+        read here, the thread does not touch the workspace); a close waits for the thread
+        (`warming.join()`) and takes the detector."""
+        fit = fit_ahead(self.store, closed) if closed is not None else None
+
+        def warm() -> None:
+            try:
+                if imports:
+                    _warm_model_imports()
+                if fit is not None:
+                    self.ahead = fit()
+            except Exception:  # the close fits it itself, and reports any error
+                self.ahead = None
+
+        thread = threading.Thread(target=warm, name="molehunt-warm", daemon=True)
+        thread.start()
+        return thread
 
     def last_closed(self) -> date | None:
         """Return the last day detection computed (None: none yet)."""
@@ -394,8 +415,12 @@ class Watcher:
         self.close_due = None
         self.commit()  # the day's staged lines become batches before detection reads them
         self.warming.join()  # never two threads importing the same modules
-        summary = run_detection(self.store, until=until, rule_paths=self.config.rule_paths)
+        summary = run_detection(
+            self.store, until=until, rule_paths=self.config.rule_paths, ahead=self.ahead
+        )
         self.stats.closes += 1
+        self.ahead = None
+        self.warming = self._warm(self.last_closed())
         if summary.first_day is None:
             return
         day = summary.first_day
