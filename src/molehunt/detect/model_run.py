@@ -106,7 +106,6 @@ class FittedModels:
         """
         if (
             ahead is None
-            or since is None
             or ahead.since != since
             or (ahead.detector, ahead.seed) != (self.detector, self.seed)
             or ahead.start in self.fitted
